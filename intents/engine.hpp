@@ -1,0 +1,74 @@
+#pragma once
+// The intent engine: sorts a buyer message by refund reason.
+//
+// Built once from the intent files of a folder into an immutable object; classify() is const and
+// safe to call from any number of threads at once. A reload builds a new engine beside the old
+// one and the caller swaps the shared_ptr.
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "intents/file_error.hpp"
+
+namespace shouhou::intents {
+
+struct engine_options {
+  // Below this confidence the result is marked `unsure` and the bot asks the buyer to choose.
+  double unsure_below = 0.5;
+};
+
+struct candidate {
+  std::string reason;
+  double confidence = 0.0;
+};
+
+// Something the engine pulled out of the text: an order number, a waybill number, ...
+struct entity {
+  std::string kind;   // "order_no", "waybill_no", "phone", "amount", "count"
+  std::string value;  // normalised value
+};
+
+struct classification {
+  std::string reason = "other";       // best reason id
+  double confidence = 0.0;            // of `reason`, in [0, 1]
+  std::string runner_up;              // second-best reason id; empty when none scored
+  double runner_up_confidence = 0.0;
+  bool unsure = false;                // confidence < engine_options::unsure_below
+  std::vector<candidate> candidates;  // every reason that scored, best first
+  std::vector<std::string> flags;     // ids from k_flags
+  std::vector<entity> entities;
+  std::vector<std::string> explanation;  // what fired and by how much, for people to read
+};
+
+class engine {
+ public:
+  struct load_result {
+    std::shared_ptr<const engine> engine;  // null when `errors` is not empty
+    std::vector<file_error> errors;
+  };
+
+  // Reads every intent file in `dir` (see intents/README.md) and compiles it. Never throws for
+  // bad files: every problem found is returned, located.
+  static load_result load(const std::filesystem::path& dir, engine_options options = {});
+
+  classification classify(std::string_view text) const;
+
+  // Content hash of the files the engine was built from (hex SHA-256), to say which is live.
+  const std::string& version() const { return version_; }
+
+  ~engine();
+  engine(const engine&) = delete;
+  engine& operator=(const engine&) = delete;
+
+  struct impl;  // public only so the .cpp's helpers can name it
+
+ private:
+  explicit engine(std::unique_ptr<impl> p, std::string version);
+  std::unique_ptr<impl> impl_;
+  std::string version_;
+};
+
+}  // namespace shouhou::intents
