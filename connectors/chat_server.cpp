@@ -1,0 +1,142 @@
+#include "connectors/chat_server.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+
+#include "connectors/detail/server_state.hpp"
+#include "connectors/http_session.hpp"
+
+namespace shouhou::connectors {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+using tcp = net::ip::tcp;
+
+namespace detail {
+
+bool server_state::add(const std::shared_ptr<connection>& c) {
+  std::lock_guard lock(mutex_);
+  if (stopping_) return false;
+  open_.emplace(c.get(), c);
+  return true;
+}
+
+void server_state::remove(const connection* c) {
+  std::lock_guard lock(mutex_);
+  open_.erase(c);
+  if (stopping_ && open_.empty()) {
+    // The last connection is gone: no need to wait out the grace period.
+    net::post(grace_timer.get_executor(), [this] { grace_timer.cancel(); });
+  }
+}
+
+void server_state::stop_all() {
+  std::vector<std::shared_ptr<connection>> open;
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+    for (auto& [key, weak] : open_) {
+      if (auto c = weak.lock()) open.push_back(std::move(c));
+    }
+    if (open_.empty()) net::post(grace_timer.get_executor(), [this] { grace_timer.cancel(); });
+  }
+  for (auto& c : open) c->shutdown();
+}
+
+}  // namespace detail
+
+// Accepts connections, each onto its own strand.
+class listener : public std::enable_shared_from_this<listener> {
+ public:
+  explicit listener(std::shared_ptr<detail::server_state> state)
+      : state_(std::move(state)), acceptor_(net::make_strand(state_->ioc)) {}
+
+  bool open(const tcp::endpoint& at, std::string& error) {
+    beast::error_code ec;
+    acceptor_.open(at.protocol(), ec);
+    if (!ec) acceptor_.set_option(net::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor_.bind(at, ec);
+    if (!ec) acceptor_.listen(net::socket_base::max_listen_connections, ec);
+    if (ec) {
+      error = "cannot listen on " + at.address().to_string() + ":" + std::to_string(at.port()) +
+              ": " + ec.message();
+      return false;
+    }
+    return true;
+  }
+
+  tcp::endpoint local_endpoint() const {
+    beast::error_code ec;
+    return acceptor_.local_endpoint(ec);
+  }
+
+  void start() { do_accept(); }
+
+  void stop() {
+    net::post(acceptor_.get_executor(), [self = shared_from_this()] {
+      beast::error_code ec;
+      self->acceptor_.close(ec);
+    });
+  }
+
+ private:
+  void do_accept() {
+    acceptor_.async_accept(net::make_strand(state_->ioc),
+                           beast::bind_front_handler(&listener::on_accept, shared_from_this()));
+  }
+
+  void on_accept(beast::error_code ec, tcp::socket socket) {
+    if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
+    if (ec) {
+      // Running out of file descriptors and the like: log, and keep accepting.
+      spdlog::warn("accept failed: {}", ec.message());
+    } else {
+      std::make_shared<http_session>(std::move(socket), state_)->run();
+    }
+    do_accept();
+  }
+
+  std::shared_ptr<detail::server_state> state_;
+  tcp::acceptor acceptor_;
+};
+
+chat_server::chat_server(net::io_context& ioc, const bot::server_config& config,
+                         bot::conversation_engine& engine, const bot::knowledge_base& knowledge)
+    : state_(std::make_shared<detail::server_state>(ioc, config, engine, knowledge)) {}
+
+chat_server::~chat_server() = default;
+
+bool chat_server::listen(const bot::endpoint_spec& where, std::string& error) {
+  beast::error_code ec;
+  auto address = net::ip::make_address(where.host, ec);
+  if (ec) {
+    error = "cannot listen on \"" + where.host + "\": not an IP address";
+    return false;
+  }
+  listener_ = std::make_shared<listener>(state_);
+  if (!listener_->open(tcp::endpoint(address, where.port), error)) return false;
+  listener_->start();
+  return true;
+}
+
+tcp::endpoint chat_server::local_endpoint() const { return listener_->local_endpoint(); }
+
+void chat_server::stop() {
+  if (listener_) listener_->stop();
+  // Arm the grace timer before telling connections, on the timer's strand, so that the last
+  // connection's cancel cannot come before the wait it cancels.
+  net::post(state_->grace_timer.get_executor(), [state = state_] {
+    state->grace_timer.expires_after(state->config.shutdown_grace);
+    state->grace_timer.async_wait([state](beast::error_code ec) {
+      if (ec == net::error::operation_aborted) return;
+      spdlog::warn("connections still open after the shutdown grace period; cutting them");
+      state->ioc.stop();
+    });
+    state->stop_all();
+  });
+}
+
+}  // namespace shouhou::connectors

@@ -1,0 +1,211 @@
+#include "connectors/chat_session.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+
+namespace shouhou::connectors {
+
+namespace beast = boost::beast;
+namespace websocket = beast::websocket;
+namespace net = boost::asio;
+
+chat_session::chat_session(beast::tcp_stream&& stream, std::shared_ptr<detail::server_state> state)
+    : ws_(std::move(stream)),
+      state_(std::move(state)),
+      queue_(state_->config.write_queue_max_frames, state_->config.write_queue_max_bytes) {}
+
+chat_session::~chat_session() { state_->remove(this); }
+
+void chat_session::run(beast::http::request<beast::http::string_body> req) {
+  if (!state_->add(shared_from_this())) return;  // stopping: dropping the socket closes it
+  // The HTTP phase's deadline is replaced by the WebSocket's own handshake and idle timeouts,
+  // with pings so that a silent but live buyer is kept and a dead one is noticed.
+  beast::get_lowest_layer(ws_).expires_never();
+  websocket::stream_base::timeout timeouts{};
+  timeouts.handshake_timeout = state_->config.handshake_timeout;
+  timeouts.idle_timeout = state_->config.idle_timeout;
+  timeouts.keep_alive_pings = true;
+  ws_.set_option(timeouts);
+  ws_.set_option(websocket::stream_base::decorator(
+      [](websocket::response_type& res) { res.set(beast::http::field::server, "shouhou"); }));
+  ws_.read_message_max(state_->config.max_frame_bytes);
+  ws_.text(true);
+  ws_.async_accept(req, beast::bind_front_handler(&chat_session::on_accept, shared_from_this()));
+}
+
+void chat_session::shutdown() {
+  net::post(ws_.get_executor(), [self = shared_from_this()] {
+    self->stopping_ = true;
+    // A frame in the middle of being handled finishes first; next() closes after it.
+    if (!self->busy_) self->close_after_flush(websocket::close_code::going_away,
+                                              "server shutting down", false);
+  });
+}
+
+void chat_session::on_accept(beast::error_code ec) {
+  if (ec) {
+    spdlog::debug("chat: upgrade failed: {}", ec.message());
+    return;
+  }
+  if (stopping_) return close_after_flush(websocket::close_code::going_away,
+                                          "server shutting down", false);
+  do_read();
+}
+
+void chat_session::do_read() {
+  ws_.async_read(buffer_, beast::bind_front_handler(&chat_session::on_read, shared_from_this()));
+}
+
+void chat_session::on_read(beast::error_code ec, std::size_t) {
+  if (ec) {
+    // Beast has already answered protocol violations with their close codes: 1009 for frames
+    // over read_message_max, 1007 for text that is not UTF-8. Nothing more to do here.
+    if (ec != websocket::error::closed && ec != net::error::operation_aborted) {
+      spdlog::debug("chat: read ended: {}", ec.message());
+    }
+    return;
+  }
+  if (!ws_.got_text()) {
+    buffer_.consume(buffer_.size());
+    return close_after_flush(websocket::close_code::unknown_data,
+                             "binary frames are not accepted; send JSON text frames", true);
+  }
+  std::string text = beast::buffers_to_string(buffer_.data());
+  buffer_.consume(buffer_.size());
+  handle(text);
+}
+
+void chat_session::handle(std::string_view text) {
+  client_frame frame = parse_client_frame(text, state_->limits);
+  if (auto* error = std::get_if<frame_error>(&frame)) {
+    send(error_frame(*error));
+    return next();
+  }
+  auto self = shared_from_this();
+  if (auto* hello = std::get_if<hello_frame>(&frame)) {
+    if (conversation_) {
+      send(error_frame({"already_open",
+                        "this connection already has conversation " + conversation_->id +
+                            "; open a new connection for another",
+                        {}}));
+      return next();
+    }
+    busy_ = true;
+    state_->engine.open(std::move(hello->shop), std::move(hello->buyer),
+                        std::move(hello->conversation), [self](bot::open_result opened) {
+                          net::post(self->ws_.get_executor(),
+                                    [self, opened = std::move(opened)]() mutable {
+                                      self->on_opened(std::move(opened));
+                                    });
+                        });
+    return;
+  }
+  auto& message = std::get<message_frame>(frame);
+  if (!conversation_) {
+    send(error_frame({"no_conversation", "send a hello frame before messages", message.id}));
+    return next();
+  }
+  busy_ = true;
+  std::string id = message.id;  // kept for the answer: the engine takes the message
+  bot::buyer_message m{std::move(message.id), std::move(message.text), std::move(message.order)};
+  state_->engine.receive(*conversation_, std::move(m),
+                         [self, id = std::move(id)](bot::turn_result turn) mutable {
+                           net::post(self->ws_.get_executor(),
+                                     [self, id = std::move(id), turn = std::move(turn)]() mutable {
+                                       self->on_turn(std::move(id), std::move(turn));
+                                     });
+                         });
+}
+
+void chat_session::on_opened(bot::open_result opened) {
+  using outcome = bot::open_result::outcome;
+  switch (opened.what) {
+    case outcome::opened:
+    case outcome::resumed:
+      conversation_ = opened.conversation;
+      send(welcome_frame(opened));
+      break;
+    case outcome::unknown_conversation:
+      send(error_frame({"unknown_conversation",
+                        "no conversation with that id; omit \"conversation\" to start a new one",
+                        {}}));
+      break;
+    case outcome::not_yours:
+      send(error_frame({"not_your_conversation",
+                        "that conversation belongs to another shop or buyer", {}}));
+      break;
+    case outcome::failed:
+      spdlog::error("chat: opening a conversation failed: {}", opened.error);
+      send(error_frame({"store_failed", "the conversation could not be opened; try again", {}}));
+      break;
+  }
+  next();
+}
+
+void chat_session::on_turn(std::string id, bot::turn_result turn) {
+  if (!turn.ok) {
+    // Not stored, so not acknowledged: the client keeps the message and may send it again.
+    spdlog::error("chat: storing message {} of {} failed: {}", id, conversation_->id, turn.error);
+    send(error_frame({"store_failed", "the message was not saved; send it again", id}));
+  } else {
+    send(ack_frame(id, turn.duplicate));
+    if (!turn.duplicate) send(reply_frame(id, turn));
+  }
+  next();
+}
+
+void chat_session::next() {
+  busy_ = false;
+  if (closing_) return;
+  if (stopping_) {
+    return close_after_flush(websocket::close_code::going_away, "server shutting down", false);
+  }
+  do_read();
+}
+
+void chat_session::send(std::string frame) {
+  if (closing_) return;
+  if (!queue_.push(std::move(frame))) {
+    spdlog::warn("chat: closing a connection whose client does not read its frames");
+    return close_after_flush(websocket::close_code::policy_error,
+                             "too many unread frames", true);
+  }
+  if (!writing_) do_write();
+}
+
+void chat_session::do_write() {
+  writing_ = true;
+  ws_.async_write(net::buffer(queue_.front()),
+                  beast::bind_front_handler(&chat_session::on_write, shared_from_this()));
+}
+
+void chat_session::on_write(beast::error_code ec, std::size_t) {
+  writing_ = false;
+  if (ec) {
+    spdlog::debug("chat: write failed: {}", ec.message());
+    return;
+  }
+  queue_.pop();
+  if (!queue_.empty()) return do_write();
+  if (closing_) do_close();
+}
+
+void chat_session::close_after_flush(websocket::close_code code, std::string reason,
+                                     bool drop_unsent) {
+  if (closing_) return;
+  closing_ = websocket::close_reason(code, reason);
+  if (drop_unsent) queue_.drop_all_but_front();
+  if (!writing_) do_close();
+}
+
+void chat_session::do_close() {
+  if (close_sent_) return;
+  close_sent_ = true;
+  ws_.async_close(*closing_, [self = shared_from_this()](beast::error_code ec) {
+    if (ec) spdlog::debug("chat: close failed: {}", ec.message());
+  });
+}
+
+}  // namespace shouhou::connectors

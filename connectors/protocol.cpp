@@ -1,0 +1,183 @@
+#include "connectors/protocol.hpp"
+
+#include <simdjson.h>
+
+#include <nlohmann/json.hpp>
+#include <optional>
+
+namespace shouhou::connectors {
+namespace {
+
+using json = nlohmann::json;
+
+std::string dump(const json& j) {
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+// Reads an optional string field into `out`. Returns an error when present but not a string,
+// when longer than `max_bytes`, or when required and absent or empty.
+std::optional<frame_error> read_string(simdjson::dom::object& obj, const char* name, bool required,
+                                       std::size_t max_bytes, std::string& out) {
+  simdjson::dom::element value;
+  if (obj[name].get(value) != simdjson::SUCCESS) {
+    if (!required) return std::nullopt;
+    return frame_error{"missing_field", std::string("field \"") + name + "\" is required", {}};
+  }
+  std::string_view text;
+  if (value.get_string().get(text) != simdjson::SUCCESS) {
+    return frame_error{"wrong_type", std::string("field \"") + name + "\" must be a string", {}};
+  }
+  if (required && text.empty()) {
+    return frame_error{"missing_field", std::string("field \"") + name + "\" must not be empty",
+                       {}};
+  }
+  if (text.size() > max_bytes) {
+    return frame_error{"field_too_long", std::string("field \"") + name + "\" is longer than " +
+                                             std::to_string(max_bytes) + " bytes",
+                       {}};
+  }
+  out.assign(text);
+  return std::nullopt;
+}
+
+// Message ids may be strings or integers: widgets commonly count messages.
+std::optional<frame_error> read_id(simdjson::dom::object& obj, std::size_t max_bytes,
+                                   std::string& out) {
+  simdjson::dom::element value;
+  if (obj["id"].get(value) != simdjson::SUCCESS) {
+    return frame_error{"missing_field", "field \"id\" is required", {}};
+  }
+  int64_t number = 0;
+  if (value.get_int64().get(number) == simdjson::SUCCESS) {
+    out = std::to_string(number);
+    return std::nullopt;
+  }
+  return read_string(obj, "id", true, max_bytes, out);
+}
+
+client_frame parse_hello(simdjson::dom::object& obj, const frame_limits& limits) {
+  hello_frame hello;
+  if (auto e = read_string(obj, "shop", true, limits.max_id_bytes, hello.shop)) return *e;
+  if (auto e = read_string(obj, "buyer", true, limits.max_id_bytes, hello.buyer)) return *e;
+  if (auto e = read_string(obj, "conversation", false, limits.max_id_bytes, hello.conversation)) {
+    return *e;
+  }
+  return hello;
+}
+
+client_frame parse_message(simdjson::dom::object& obj, const frame_limits& limits) {
+  message_frame message;
+  if (auto e = read_id(obj, limits.max_id_bytes, message.id)) return *e;
+  // Text can be long; its limit is in characters, checked below.
+  auto e = read_string(obj, "text", true, std::string::npos, message.text);
+  if (!e) e = read_string(obj, "order", false, limits.max_id_bytes, message.order);
+  if (!e && utf8_length(message.text) > limits.max_text_chars) {
+    e = frame_error{"text_too_long",
+                    "field \"text\" is longer than " + std::to_string(limits.max_text_chars) +
+                        " characters",
+                    {}};
+  }
+  if (e) {
+    e->id = message.id;
+    return *e;
+  }
+  return message;
+}
+
+}  // namespace
+
+std::size_t utf8_length(std::string_view text) {
+  std::size_t n = 0;
+  for (unsigned char c : text) n += (c & 0xC0) != 0x80;
+  return n;
+}
+
+client_frame parse_client_frame(std::string_view text, const frame_limits& limits) {
+  // One parser per thread: it keeps its buffers between frames, and sessions run on many threads.
+  thread_local simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  if (auto err = parser.parse(text.data(), text.size()).get(doc); err != simdjson::SUCCESS) {
+    return frame_error{"invalid_json",
+                       std::string("frame is not valid JSON: ") + simdjson::error_message(err),
+                       {}};
+  }
+  simdjson::dom::object obj;
+  if (doc.get_object().get(obj) != simdjson::SUCCESS) {
+    return frame_error{"invalid_frame", "frame must be a JSON object", {}};
+  }
+  std::string type;
+  if (auto e = read_string(obj, "type", true, 32, type)) return *e;
+  if (type == "hello") return parse_hello(obj, limits);
+  if (type == "message") return parse_message(obj, limits);
+  return frame_error{"unknown_type",
+                     "unknown frame type \"" + type + "\" (expected \"hello\" or \"message\")",
+                     {}};
+}
+
+namespace {
+
+json requests_json(const std::vector<replies::evidence_item>& items) {
+  json out = json::array();
+  for (const auto& item : items) {
+    out.push_back(
+        {{"item", item.id}, {"type", item.type}, {"label", item.label}, {"why", item.why}});
+  }
+  return out;
+}
+
+json history_item(const store::message& m) {
+  json item = {{"seq", m.seq},
+               {"from", m.dir == store::direction::inbound ? "buyer" : "bot"},
+               {"text", m.text},
+               {"at", m.at_ms}};
+  if (m.dir == store::direction::inbound) item["id"] = m.client_id;
+  if (!m.reason.empty()) item["reason"] = m.reason;
+  if (!m.payload.empty()) {
+    // The payload was written by the bot; a damaged one is skipped, not fatal.
+    json payload = json::parse(m.payload, nullptr, false);
+    if (payload.is_object()) {
+      for (auto& [key, value] : payload.items()) item[key] = value;
+    }
+  }
+  return item;
+}
+
+}  // namespace
+
+std::string welcome_frame(const bot::open_result& opened) {
+  json history = json::array();
+  for (const auto& m : opened.history) history.push_back(history_item(m));
+  return dump({{"type", "welcome"},
+               {"conversation", opened.conversation.id},
+               {"resumed", opened.what == bot::open_result::outcome::resumed},
+               {"history", std::move(history)},
+               {"version", opened.version}});
+}
+
+std::string ack_frame(std::string_view id, bool duplicate) {
+  return dump({{"type", "ack"}, {"id", id}, {"duplicate", duplicate}});
+}
+
+std::string reply_frame(std::string_view in_reply_to, const bot::turn_result& turn) {
+  const auto& c = turn.classification;
+  json frame = {{"type", "reply"},
+                {"in_reply_to", in_reply_to},
+                {"text", turn.reply.text},
+                {"reason", c.reason},
+                {"confidence", c.confidence},
+                {"unsure", c.unsure},
+                {"flags", c.flags},
+                {"requests", requests_json(turn.reply.requests)},
+                {"quick_replies", turn.reply.quick_replies},
+                {"version", turn.version}};
+  if (!c.runner_up.empty()) frame["runner_up"] = c.runner_up;
+  return dump(frame);
+}
+
+std::string error_frame(const frame_error& error) {
+  json frame = {{"type", "error"}, {"code", error.code}, {"message", error.message}};
+  if (!error.id.empty()) frame["id"] = error.id;
+  return dump(frame);
+}
+
+}  // namespace shouhou::connectors

@@ -46,7 +46,7 @@ struct classification {
 class engine {
  public:
   struct load_result {
-    std::shared_ptr<const engine> engine;  // null when `errors` is not empty
+    std::shared_ptr<const intents::engine> engine;  // null when `errors` is not empty
     std::vector<file_error> errors;
   };
 

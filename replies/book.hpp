@@ -41,7 +41,7 @@ using variables = std::map<std::string, std::string, std::less<>>;
 class book {
  public:
   struct load_result {
-    std::shared_ptr<const book> book;  // null when `errors` is not empty
+    std::shared_ptr<const replies::book> book;  // null when `errors` is not empty
     std::vector<file_error> errors;
   };
 

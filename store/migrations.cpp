@@ -1,0 +1,94 @@
+#include "store/detail/migrations.hpp"
+
+#include <array>
+
+#include "store/detail/sqlite.hpp"
+
+namespace shouhou::store::detail {
+namespace {
+
+// Version 1: conversations and their messages. Outbound messages have client_id NULL, so the
+// partial unique index de-duplicates buyer messages only.
+constexpr std::string_view k_v1 = R"sql(
+CREATE TABLE conversations(
+  id TEXT PRIMARY KEY,
+  shop TEXT NOT NULL,
+  buyer TEXT NOT NULL,
+  created_at_ms INTEGER NOT NULL
+);
+CREATE TABLE messages(
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  conversation TEXT NOT NULL REFERENCES conversations(id),
+  direction TEXT NOT NULL CHECK(direction IN ('in', 'out')),
+  client_id TEXT,
+  text TEXT NOT NULL,
+  reason TEXT NOT NULL DEFAULT '',
+  confidence REAL NOT NULL DEFAULT 0,
+  order_no TEXT NOT NULL DEFAULT '',
+  payload TEXT NOT NULL DEFAULT '',
+  at_ms INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX messages_client_id ON messages(conversation, client_id)
+  WHERE client_id IS NOT NULL;
+CREATE INDEX messages_conversation_seq ON messages(conversation, seq);
+)sql";
+
+constexpr std::array<std::string_view, 1> k_steps{k_v1};
+
+status read_version(sqlite3* db, int& version) {
+  stmt_handle stmt;
+  if (status st = prepare(db, "PRAGMA user_version", stmt); !st.ok) return st;
+  if (int rc = sqlite3_step(stmt.get()); rc != SQLITE_ROW) {
+    return error(db, rc, "reading PRAGMA user_version");
+  }
+  version = sqlite3_column_int(stmt.get(), 0);
+  return {};
+}
+
+}  // namespace
+
+std::span<const std::string_view> schema_steps() { return k_steps; }
+
+migration_result migrate(sqlite3* db, const std::string& path,
+                         std::span<const std::string_view> steps) {
+  const int latest = static_cast<int>(steps.size());
+  migration_result result;
+  for (;;) {
+    if (status st = exec(db, "BEGIN IMMEDIATE"); !st.ok) {
+      result.st = status::failure("migrating database '" + path + "': " + st.error);
+      return result;
+    }
+    // Read inside the write transaction: another process may have migrated meanwhile.
+    int version = 0;
+    status st = read_version(db, version);
+    if (st.ok && version > latest) {
+      st = status::failure("database '" + path + "' has schema version " + std::to_string(version) +
+                           ", newer than version " + std::to_string(latest) +
+                           " that this program knows; use a newer build");
+    } else if (st.ok && version < latest) {
+      const std::string next = std::to_string(version + 1);
+      st = exec(db, std::string(steps[static_cast<std::size_t>(version)]));
+      if (st.ok) st = exec(db, "PRAGMA user_version = " + next);
+      if (!st.ok) {
+        st.error = "migrating database '" + path + "' to schema version " + next + ": " + st.error;
+      }
+    } else if (!st.ok) {
+      st.error = "database '" + path + "': " + st.error;
+    }
+    result.version = version;
+    if (!st.ok) {
+      if (status rolled = exec(db, "ROLLBACK"); !rolled.ok) st.error += " (" + rolled.error + ")";
+      result.st = std::move(st);
+      return result;
+    }
+    if (status committed = exec(db, "COMMIT"); !committed.ok) {
+      result.st = status::failure("migrating database '" + path + "': " + committed.error);
+      return result;
+    }
+    if (version == latest) return result;
+    result.version = version + 1;
+    ++result.applied;
+  }
+}
+
+}  // namespace shouhou::store::detail

@@ -7,8 +7,13 @@
 // loss, not only a crash of the process.
 //
 // Thread safety: all public members may be called from any thread. Handlers run on the writer
-// thread after the batch holding their operation commits.
+// thread after the batch holding their operation commits (or fails); an exception a handler
+// throws is caught and ignored there, so one faulty handler cannot stop the store. A handler may
+// submit further operations (they join a later batch) but must not destroy the store.
+//
+// The queue of submitted operations is not bounded here: callers limit what they have in flight.
 
+#include <cstddef>
 #include <memory>
 #include <string>
 
@@ -27,21 +32,35 @@ struct sqlite_options {
 class sqlite_store final : public store {
  public:
   // Opens (creating if needed) the database at `path` and migrates its schema to the newest
-  // version. Returns nullptr and sets `error` (naming the file and SQLite's message) on failure.
+  // version. Returns nullptr and sets `error` (naming the file and SQLite's message) on failure:
+  // among others when the parent folder of `path` does not exist, when the file is not a
+  // database, and when its schema is newer than this program knows. `path` must name a file
+  // (WAL mode rules out ":memory:").
   static std::unique_ptr<sqlite_store> open(const std::string& path, sqlite_options options,
                                             std::string& error);
 
   ~sqlite_store() override;  // runs close()
 
   // Stops accepting operations, applies and commits everything queued, runs their handlers,
-  // then closes the database. Operations submitted after close() fail at once.
+  // then closes the database. Idempotent; the destructor calls it.
+  // Operations submitted after close() fail at once: their handler runs on the calling thread,
+  // inside the call, with a status saying the store is closed.
+  // Called from a handler, close() only stops accepting: the writer thread still drains the
+  // queue, and the destructor (or a close() from another thread) waits for it and closes the file.
   void close();
 
   // The schema version the database is at after open().
   int schema_version() const;
 
+  // Transactions (batches) committed so far, for tests and metrics.
+  std::size_t commits() const;
+
   void create_conversation(conversation c, status_handler done) override;
   void load_conversation(std::string id, std::size_t history_limit, load_handler done) override;
+  // Beyond the store contract: `t.inbound.client_id` must not be empty (there would be nothing to
+  // de-duplicate on, so the turn fails); the inbound message is stored as direction 'in' and
+  // every reply as 'out' with a NULL client_id, all in the inbound's conversation (a reply naming
+  // another conversation fails the turn). `seq` fields are ignored; SQLite assigns them.
   void append_turn(turn t, turn_handler done) override;
 
   // Implementation detail, public only so the .cpp's helpers can name it.

@@ -1,1 +1,96 @@
-int main(){}
+// The shouhou executable: parses the command line and runs one command. No logic lives here.
+
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+#include "bot/app/commands.hpp"
+#include "connectors/chat_client.hpp"
+
+int main(int argc, char** argv) {
+  using namespace shouhou;
+  // Logs go to standard error; standard output carries only what a command prints for callers.
+  spdlog::set_default_logger(spdlog::stderr_color_mt("shouhou"));
+
+  CLI::App app{"shouhou: the after-sales chat bot for online shops"};
+  app.require_subcommand(1);
+  app.set_config("--config", "", "Read settings from this TOML file (keys as the long flags)");
+  std::string log_level = "info";
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off")
+      ->capture_default_str();
+
+  bot::server_config config;
+  auto* serve = app.add_subcommand("serve", "Start the bot server");
+  serve->add_option("--listen", config.listen, "HOST:PORT to listen on; port 0 picks a free one")
+      ->capture_default_str();
+  serve->add_option("--data", config.data_dir, "Folder for the SQLite file and evidence")
+      ->capture_default_str();
+  serve->add_option("--intents", config.intents_dir, "Folder of intent files")
+      ->capture_default_str();
+  serve->add_option("--replies", config.replies_dir, "Folder of reply files")
+      ->capture_default_str();
+  serve->add_option("--threads", config.threads, "Network threads; 0 means one per core")
+      ->capture_default_str();
+  serve->add_option("--max-frame-bytes", config.max_frame_bytes,
+                    "Largest WebSocket message accepted (larger ones close with 1009)")
+      ->capture_default_str();
+  serve->add_option("--max-text-chars", config.max_text_chars, "Longest buyer message text")
+      ->capture_default_str();
+  serve->add_option("--write-queue-frames", config.write_queue_max_frames,
+                    "Unsent frames a connection may hold before it is closed")
+      ->capture_default_str();
+  serve->add_option("--write-queue-bytes", config.write_queue_max_bytes,
+                    "Unsent bytes a connection may hold before it is closed")
+      ->capture_default_str();
+  long idle_seconds = config.idle_timeout.count();
+  serve->add_option("--idle-timeout", idle_seconds,
+                    "Seconds without any data from a client (pings are sent) before closing")
+      ->capture_default_str()->check(CLI::PositiveNumber);
+  long handshake_seconds = config.handshake_timeout.count();
+  serve->add_option("--handshake-timeout", handshake_seconds,
+                    "Seconds allowed for the HTTP request and WebSocket upgrade")
+      ->capture_default_str()->check(CLI::PositiveNumber);
+  serve->add_option("--history-limit", config.history_limit,
+                    "Earlier messages replayed when a conversation resumes")
+      ->capture_default_str();
+  serve->add_option("--unsure-below", config.unsure_below,
+                    "Confidence under which the reason is reported as unsure")
+      ->capture_default_str()->check(CLI::Range(0.0, 1.0));
+
+  connectors::chat_options chat;
+  long answer_seconds = chat.answer_timeout.count();
+  auto* chat_cmd = app.add_subcommand(
+      "chat", "Talk to a running bot as a buyer: each input line is a message");
+  chat_cmd->add_option("--url", chat.url, "Server address")->capture_default_str();
+  chat_cmd->add_option("--shop", chat.shop, "Shop id")->capture_default_str();
+  chat_cmd->add_option("--buyer", chat.buyer, "Buyer id")->capture_default_str();
+  chat_cmd->add_option("--conversation", chat.conversation, "Resume this conversation");
+  chat_cmd->add_option("--order", chat.order, "Order number sent with each message");
+  chat_cmd->add_flag("--json", chat.json, "Print every server frame as raw JSON, one a line");
+  chat_cmd->add_option("--timeout", answer_seconds,
+                       "Seconds to wait for answers after the input ends")
+      ->capture_default_str();
+
+  std::filesystem::path intents_dir = SHOUHOU_SHIPPED_INTENTS;
+  auto* intents = app.add_subcommand("intents", "Supervisor tools for intent files");
+  intents->require_subcommand(1);
+  auto* check = intents->add_subcommand("check", "Validate intent files; exit 1 on any error");
+  check->add_option("--intents", intents_dir, "Folder of intent files")->capture_default_str();
+
+  CLI11_PARSE(app, argc, argv);
+  spdlog::set_level(spdlog::level::from_str(log_level));
+
+  if (*serve) {
+    config.idle_timeout = std::chrono::seconds(idle_seconds);
+    config.handshake_timeout = std::chrono::seconds(handshake_seconds);
+    return app::serve(config);
+  }
+  if (*chat_cmd) {
+    chat.answer_timeout = std::chrono::seconds(answer_seconds);
+    return connectors::run_chat(chat, std::cin, std::cout, std::cerr);
+  }
+  if (*check) return app::intents_check(intents_dir);
+  return 2;
+}

@@ -1,0 +1,51 @@
+#pragma once
+// Every setting of `shouhou serve`, with its default, in one place. The command line and an
+// optional config file (see README) override these; nothing else holds a default.
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+
+namespace shouhou::bot {
+
+struct server_config {
+  // Where the server listens, "HOST:PORT" ("[::1]:PORT" for IPv6). Port 0 picks a free port.
+  std::string listen = "127.0.0.1:8080";
+  // Folder holding the SQLite file (shouhou.db) and, later, evidence. Created if missing.
+  std::filesystem::path data_dir = "var";
+  // Intent and reply files; the shipped ones by default.
+  std::filesystem::path intents_dir = SHOUHOU_SHIPPED_INTENTS;
+  std::filesystem::path replies_dir = SHOUHOU_SHIPPED_REPLIES;
+  // Threads running the network event loop; 0 means one per core.
+  unsigned threads = 0;
+
+  // Per-connection limits (a slow or hostile client costs bounded memory).
+  std::size_t max_frame_bytes = 64 * 1024;       // larger WebSocket messages close with 1009
+  std::size_t max_text_chars = 2000;             // longer buyer texts get an error frame
+  std::size_t write_queue_max_frames = 256;      // more unsent frames close the connection
+  std::size_t write_queue_max_bytes = 1 << 20;   // likewise for unsent bytes
+  std::chrono::seconds idle_timeout{120};        // no data (not even a pong) for this long closes
+  std::chrono::seconds handshake_timeout{10};    // HTTP request and WebSocket upgrade
+  std::size_t max_http_body_bytes = 64 * 1024;   // HTTP request bodies
+
+  // How many earlier messages a resumed conversation replays in `welcome`.
+  std::size_t history_limit = 200;
+  // Below this confidence the reason is "unsure" (see intents::engine_options).
+  double unsure_below = 0.5;
+  // Longest wait for open conversations to finish on shutdown before they are cut.
+  std::chrono::seconds shutdown_grace{5};
+};
+
+struct endpoint_spec {
+  std::string host;
+  std::uint16_t port = 0;
+};
+
+// Splits "HOST:PORT" or "[V6]:PORT". Returns nullopt when malformed (no port, port not a number
+// in 0..65535, empty host).
+std::optional<endpoint_spec> parse_listen(const std::string& text);
+
+}  // namespace shouhou::bot

@@ -1,0 +1,44 @@
+#pragma once
+// The bot's network front: one Beast listener serving the buyer chat WebSocket (/v1/chat) and
+// plain HTTP routes on the same port.
+//
+// Threading: any number of threads may run the io_context; the acceptor and each connection run
+// on their own strand. stop() may be called from any thread.
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <memory>
+#include <string>
+
+#include "bot/config.hpp"
+#include "bot/conversation_engine.hpp"
+
+namespace shouhou::connectors {
+namespace detail {
+struct server_state;
+}  // namespace detail
+class listener;
+
+class chat_server {
+ public:
+  chat_server(boost::asio::io_context& ioc, const bot::server_config& config,
+              bot::conversation_engine& engine, const bot::knowledge_base& knowledge);
+  ~chat_server();
+
+  // Binds and starts accepting. Returns false and sets `error` when the address cannot be used.
+  bool listen(const bot::endpoint_spec& where, std::string& error);
+
+  // The address actually bound (with the real port when 0 was asked for).
+  boost::asio::ip::tcp::endpoint local_endpoint() const;
+
+  // Stops accepting, lets every open connection finish the turn it is in and flush its frames,
+  // then closes it with 1001 (going away). Connections still open after config.shutdown_grace
+  // are cut by stopping the io_context.
+  void stop();
+
+ private:
+  std::shared_ptr<detail::server_state> state_;
+  std::shared_ptr<listener> listener_;
+};
+
+}  // namespace shouhou::connectors

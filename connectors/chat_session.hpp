@@ -1,0 +1,63 @@
+#pragma once
+// One buyer's WebSocket connection on /v1/chat.
+//
+// Frames are handled one at a time, in order: the next frame is read only when the previous one
+// has been answered, so replies keep the order of messages and a fast sender is slowed down to the
+// store's pace instead of queueing without bound. Outgoing frames go through a bounded
+// write_queue. Everything runs on the connection's strand; the engine's completions are posted
+// back onto it.
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "connectors/detail/server_state.hpp"
+#include "connectors/write_queue.hpp"
+
+namespace shouhou::connectors {
+
+class chat_session : public detail::connection,
+                     public std::enable_shared_from_this<chat_session> {
+ public:
+  chat_session(boost::beast::tcp_stream&& stream, std::shared_ptr<detail::server_state> state);
+  ~chat_session() override;
+
+  // Completes the WebSocket upgrade `req` asked for and starts reading.
+  void run(boost::beast::http::request<boost::beast::http::string_body> req);
+  void shutdown() override;
+
+ private:
+  void on_accept(boost::beast::error_code ec);
+  void do_read();
+  void on_read(boost::beast::error_code ec, std::size_t bytes);
+  void handle(std::string_view text);
+  void on_opened(bot::open_result opened);
+  void on_turn(std::string id, bot::turn_result turn);
+  void next();  // after a frame is answered: read the next one, or close when stopping
+
+  void send(std::string frame);
+  void do_write();
+  void on_write(boost::beast::error_code ec, std::size_t bytes);
+  // Closes with `code` once the frame being written (and, unless `drop_unsent`, every queued
+  // frame) has gone out.
+  void close_after_flush(boost::beast::websocket::close_code code, std::string reason,
+                         bool drop_unsent);
+  void do_close();
+
+  boost::beast::websocket::stream<boost::beast::tcp_stream> ws_;
+  boost::beast::flat_buffer buffer_;
+  std::shared_ptr<detail::server_state> state_;
+  write_queue queue_;
+  std::optional<store::conversation> conversation_;
+  bool writing_ = false;
+  bool busy_ = false;       // a frame is being handled (waiting for the engine)
+  bool stopping_ = false;   // the server asked us to close
+  std::optional<boost::beast::websocket::close_reason> closing_;  // close once flushed
+  bool close_sent_ = false;
+};
+
+}  // namespace shouhou::connectors

@@ -1,0 +1,60 @@
+#pragma once
+// State shared by the listener and every connection of one chat_server.
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+
+#include "bot/config.hpp"
+#include "bot/conversation_engine.hpp"
+#include "connectors/protocol.hpp"
+
+namespace shouhou::connectors::detail {
+
+namespace net = boost::asio;
+
+// Anything open that must be told when the server stops.
+class connection {
+ public:
+  virtual ~connection() = default;
+  // Finish what is in flight, then close. Callable from any thread.
+  virtual void shutdown() = 0;
+};
+
+struct server_state {
+  server_state(net::io_context& io, const bot::server_config& cfg, bot::conversation_engine& eng,
+               const bot::knowledge_base& know)
+      : ioc(io),
+        config(cfg),
+        engine(eng),
+        knowledge(know),
+        limits{cfg.max_text_chars, 128},
+        grace_timer(net::make_strand(io)) {}
+
+  net::io_context& ioc;
+  const bot::server_config& config;
+  bot::conversation_engine& engine;
+  const bot::knowledge_base& knowledge;
+  const frame_limits limits;
+
+  // Registers an open connection; returns false when the server is stopping (the caller closes).
+  bool add(const std::shared_ptr<connection>& c);
+  // Forgets a connection; when the server is stopping and it was the last, ends the grace wait.
+  void remove(const connection* c);
+  // Marks the server stopping and tells every open connection to shut down.
+  void stop_all();
+
+  // Bounds the wait for connections on shutdown. Used only on its own strand.
+  net::steady_timer grace_timer;
+
+ private:
+  std::mutex mutex_;
+  bool stopping_ = false;
+  std::unordered_map<const connection*, std::weak_ptr<connection>> open_;
+};
+
+}  // namespace shouhou::connectors::detail

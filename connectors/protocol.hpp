@@ -1,0 +1,51 @@
+#pragma once
+// The buyer chat protocol on /v1/chat (docs/protocol.md): JSON text frames in both directions.
+// Parsing never throws and never trusts the input: every problem becomes a frame_error whose
+// code and message are sent back to the client.
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <variant>
+
+#include "bot/conversation_engine.hpp"
+
+namespace shouhou::connectors {
+
+struct hello_frame {
+  std::string shop;
+  std::string buyer;
+  std::string conversation;  // empty: start a new conversation
+};
+
+struct message_frame {
+  std::string id;
+  std::string text;
+  std::string order;
+};
+
+struct frame_error {
+  std::string code;     // stable, machine-readable: see docs/protocol.md
+  std::string message;  // for people: what was wrong and where
+  std::string id;       // the message id, when the frame had a readable one
+};
+
+using client_frame = std::variant<hello_frame, message_frame, frame_error>;
+
+struct frame_limits {
+  std::size_t max_text_chars = 2000;  // Unicode code points of a message's text
+  std::size_t max_id_bytes = 128;     // ids, shop and buyer names, order numbers
+};
+
+client_frame parse_client_frame(std::string_view json, const frame_limits& limits);
+
+// Server frames, serialised. Text that is not valid UTF-8 is replaced, never thrown on.
+std::string welcome_frame(const bot::open_result& opened);
+std::string ack_frame(std::string_view id, bool duplicate);
+std::string reply_frame(std::string_view in_reply_to, const bot::turn_result& turn);
+std::string error_frame(const frame_error& error);
+
+// Number of Unicode code points in valid UTF-8 text.
+std::size_t utf8_length(std::string_view text);
+
+}  // namespace shouhou::connectors

@@ -1,0 +1,193 @@
+#pragma once
+// Test helpers that start the real `shouhou serve` on 127.0.0.1 port 0 with a temporary data
+// folder, and speak to it over real sockets. Everything stops by itself: the destructor sends
+// SIGTERM and, if the server does not exit, SIGKILL.
+
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/websocket.hpp>
+#include <chrono>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace shouhou::e2e {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace websocket = beast::websocket;
+using tcp = net::ip::tcp;
+using json = nlohmann::json;
+
+// A fresh folder under the build tree (or /tmp), removed when the object goes.
+class temp_dir {
+ public:
+  temp_dir() {
+    const char* base = std::getenv("SHOUHOU_TEST_TMP");
+    std::filesystem::path root = base ? base : std::filesystem::temp_directory_path();
+    std::random_device rd;
+    path_ = root / ("e2e-" + std::to_string(::getpid()) + "-" + std::to_string(rd()));
+    std::filesystem::create_directories(path_);
+  }
+  ~temp_dir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+class server_process {
+ public:
+  explicit server_process(const std::filesystem::path& data, std::vector<std::string> extra = {}) {
+    std::vector<std::string> args = {SHOUHOU_BINARY, "serve", "--listen", "127.0.0.1:0",
+                                     "--data", data.string(), "--log-level", "warn"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    int out[2];
+    if (::pipe(out) != 0) throw std::runtime_error("pipe failed");
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::dup2(out[1], STDOUT_FILENO);
+      ::close(out[0]);
+      ::close(out[1]);
+      std::vector<char*> argv;
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      ::execv(argv[0], argv.data());
+      ::_exit(127);
+    }
+    ::close(out[1]);
+    stdout_ = out[0];
+    std::string line = read_line(std::chrono::seconds(30));
+    const std::string prefix = "listening on ws://127.0.0.1:";
+    if (line.rfind(prefix, 0) != 0) {
+      ADD_FAILURE() << "server did not say where it listens; it printed: " << line;
+      return;
+    }
+    port_ = static_cast<unsigned short>(std::stoi(line.substr(prefix.size())));
+    EXPECT_NE(line.find("/v1/chat"), std::string::npos) << line;
+  }
+
+  ~server_process() { stop(); }
+
+  unsigned short port() const { return port_; }
+
+  // SIGTERM, then wait up to 20 s; returns the exit status (or -1 when it had to be killed).
+  int stop() {
+    if (pid_ <= 0) return status_;
+    ::kill(pid_, SIGTERM);
+    for (int i = 0; i < 200; ++i) {
+      int st = 0;
+      if (::waitpid(pid_, &st, WNOHANG) == pid_) {
+        status_ = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+        pid_ = 0;
+        ::close(stdout_);
+        return status_;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, nullptr, 0);
+    pid_ = 0;
+    ::close(stdout_);
+    status_ = -1;
+    return status_;
+  }
+
+ private:
+  std::string read_line(std::chrono::seconds limit) {
+    std::string line;
+    auto deadline = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < deadline) {
+      pollfd p{stdout_, POLLIN, 0};
+      if (::poll(&p, 1, 100) <= 0) continue;
+      char c;
+      if (::read(stdout_, &c, 1) != 1) break;
+      if (c == '\n') return line;
+      line.push_back(c);
+    }
+    return line;
+  }
+
+  pid_t pid_ = 0;
+  int stdout_ = -1;
+  int status_ = -1;
+  unsigned short port_ = 0;
+};
+
+// A synchronous WebSocket client with a receive timeout, so a missing frame fails the test
+// instead of hanging it.
+class ws_client {
+ public:
+  explicit ws_client(unsigned short port, std::string target = "/v1/chat") : ws_(ioc_) {
+    tcp::endpoint at(net::ip::make_address("127.0.0.1"), port);
+    beast::get_lowest_layer(ws_).connect(at);
+    timeval tv{10, 0};
+    ::setsockopt(beast::get_lowest_layer(ws_).socket().native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv,
+                 sizeof tv);
+    ws_.handshake("127.0.0.1:" + std::to_string(port), target);
+  }
+
+  void send(const std::string& text) {
+    ws_.text(true);
+    ws_.write(net::buffer(text));
+  }
+  void send(const json& frame) { send(frame.dump()); }
+  void send_binary(const std::string& bytes) {
+    ws_.binary(true);
+    ws_.write(net::buffer(bytes));
+  }
+
+  json read() {
+    beast::flat_buffer buffer;
+    ws_.read(buffer);
+    return json::parse(beast::buffers_to_string(buffer.data()));
+  }
+
+  // Reads until the server closes; returns the close code it sent (0 if none).
+  int read_until_closed() {
+    beast::flat_buffer buffer;
+    beast::error_code ec;
+    for (int i = 0; i < 100 && !ec; ++i) {
+      ws_.read(buffer, ec);
+      buffer.consume(buffer.size());
+    }
+    return ec == websocket::error::closed ? static_cast<int>(ws_.reason().code) : 0;
+  }
+
+  // hello, returning the welcome frame.
+  json hello(const std::string& shop, const std::string& buyer, const std::string& conv = "") {
+    json frame = {{"type", "hello"}, {"shop", shop}, {"buyer", buyer}};
+    if (!conv.empty()) frame["conversation"] = conv;
+    send(frame);
+    return read();
+  }
+
+  // Sends a message and returns the frames that answer it: ack, then reply (or an error).
+  std::vector<json> say(const std::string& id, const std::string& text) {
+    send(json{{"type", "message"}, {"id", id}, {"text", text}});
+    std::vector<json> frames{read()};
+    if (frames[0]["type"] == "ack" && frames[0]["duplicate"] == false) frames.push_back(read());
+    return frames;
+  }
+
+  void close() { ws_.close(websocket::close_code::normal); }
+
+ private:
+  net::io_context ioc_;
+  websocket::stream<beast::tcp_stream> ws_;
+};
+
+}  // namespace shouhou::e2e

@@ -1,0 +1,119 @@
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <string_view>
+#include <vector>
+
+#include "store/detail/migrations.hpp"
+#include "test_support.hpp"
+
+namespace shouhou::store::testing {
+namespace {
+
+using ::testing::HasSubstr;
+
+TEST(SqliteMigrations, OpenCreatesTheSchemaAtVersion1) {
+  temp_dir dir;
+  {
+    auto s = open_store(dir.db());
+    ASSERT_NE(s, nullptr);
+    EXPECT_EQ(s->schema_version(), 1);
+    EXPECT_EQ(detail::schema_steps().size(), 1u);
+  }
+  raw_db db(dir.db());
+  EXPECT_EQ(db.scalar("PRAGMA user_version"), 1);
+  EXPECT_EQ(db.scalar("SELECT count(*) FROM pragma_journal_mode WHERE journal_mode = 'wal'"), 1);
+  EXPECT_EQ(db.scalar("SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name IN"
+                      " ('conversations', 'messages')"),
+            2);
+  EXPECT_EQ(db.scalar("SELECT count(*) FROM pragma_index_list('messages') WHERE"
+                      " name = 'messages_client_id' AND \"unique\" = 1 AND partial = 1"),
+            1);
+  EXPECT_EQ(db.scalar("SELECT count(*) FROM pragma_index_info('messages_conversation_seq')"), 2);
+  EXPECT_EQ(db.scalar("SELECT count(*) FROM pragma_foreign_key_list('messages') WHERE"
+                      " \"table\" = 'conversations' AND \"from\" = 'conversation'"),
+            1);
+}
+
+TEST(SqliteMigrations, ReopeningDoesNotMigrateAgain) {
+  temp_dir dir;
+  {
+    auto s = open_store(dir.db());
+    ASSERT_NE(s, nullptr);
+    ASSERT_TRUE(create(*s, make_conversation("c1")).ok);
+  }
+  {
+    raw_db db(dir.db());
+    const detail::migration_result again =
+        detail::migrate(db.get(), dir.db(), detail::schema_steps());
+    EXPECT_TRUE(again.st.ok) << again.st.error;
+    EXPECT_EQ(again.applied, 0);
+    EXPECT_EQ(again.version, 1);
+  }
+  auto s = open_store(dir.db());
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(s->schema_version(), 1);
+  EXPECT_TRUE(load(*s, "c1").found.has_value());
+}
+
+TEST(SqliteMigrations, ANewerSchemaIsRefused) {
+  temp_dir dir;
+  {
+    raw_db db(dir.db());
+    ASSERT_EQ(db.exec("PRAGMA user_version = 7"), SQLITE_OK);
+  }
+  std::string error;
+  auto s = sqlite_store::open(dir.db(), {}, error);
+  EXPECT_EQ(s, nullptr);
+  EXPECT_THAT(error, HasSubstr(dir.db()));
+  EXPECT_THAT(error, HasSubstr("schema version 7, newer than version 1"));
+  raw_db db(dir.db());
+  EXPECT_EQ(db.scalar("PRAGMA user_version"), 7);
+  EXPECT_EQ(db.scalar("SELECT count(*) FROM sqlite_schema"), 0);
+}
+
+TEST(SqliteMigrations, AFailingStepLeavesThePreviousVersion) {
+  temp_dir dir;
+  raw_db db(dir.db());
+  const std::vector<std::string_view> steps = {
+      "CREATE TABLE first(x);",
+      "CREATE TABLE second(x); INSERT INTO no_such_table VALUES(1);",
+  };
+  const detail::migration_result r = detail::migrate(db.get(), dir.db(), steps);
+  EXPECT_FALSE(r.st.ok);
+  EXPECT_THAT(r.st.error, HasSubstr("to schema version 2"));
+  EXPECT_THAT(r.st.error, HasSubstr("no_such_table"));
+  EXPECT_EQ(r.applied, 1);
+  EXPECT_EQ(r.version, 1);
+  EXPECT_EQ(db.scalar("PRAGMA user_version"), 1);
+  EXPECT_EQ(db.scalar("SELECT count(*) FROM sqlite_schema WHERE name = 'first'"), 1);
+  EXPECT_EQ(db.scalar("SELECT count(*) FROM sqlite_schema WHERE name = 'second'"), 0);
+}
+
+TEST(SqliteMigrations, AMissingFolderIsAClearError) {
+  temp_dir dir;
+  const std::string path = dir.file("no-such-folder/shouhou.db");
+  std::string error;
+  auto s = sqlite_store::open(path, {}, error);
+  EXPECT_EQ(s, nullptr);
+  EXPECT_THAT(error, HasSubstr(path));
+  EXPECT_THAT(error, HasSubstr("does not exist"));
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / "no-such-folder"));
+}
+
+TEST(SqliteMigrations, AFileThatIsNotADatabaseIsAClearError) {
+  temp_dir dir;
+  {
+    std::ofstream out(dir.db());
+    for (int i = 0; i < 200; ++i) out << "this is not an SQLite database\n";
+  }
+  std::string error;
+  auto s = sqlite_store::open(dir.db(), {}, error);
+  EXPECT_EQ(s, nullptr);
+  EXPECT_THAT(error, HasSubstr(dir.db()));
+  EXPECT_THAT(error, HasSubstr("not a database"));
+}
+
+}  // namespace
+}  // namespace shouhou::store::testing
