@@ -1,0 +1,638 @@
+#include "intents/engine.hpp"
+
+#include <re2/re2.h>
+#include <re2/set.h>
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <charconv>
+#include <cmath>
+
+#include "intents/detail/entities.hpp"
+#include "intents/detail/intent_file.hpp"
+#include "intents/detail/keyword_model.hpp"
+#include "intents/detail/normalize.hpp"
+#include "intents/reasons.hpp"
+
+namespace shouhou::intents {
+namespace {
+
+using detail::rule;
+using detail::rule_kind;
+
+// Scoring constants; intents/README.md explains them to supervisors.
+constexpr double k_prior = 1.0;           // confidence = best / (best + second + k_prior)
+constexpr double k_contrast_boost = 1.5;  // matches after the last 但是/就是/只是/...
+constexpr int k_max_occurrences = 8;      // per rule and message, when looking for negations
+constexpr double k_model_floor = 0.6;  // the model adds only for a reason it gives >= 60%
+// The keyword model speaks only when the patterns are weak: no reason scored this much.
+constexpr double k_model_only_below = 1.0;
+
+constexpr int64_t k_set_max_mem = 64 << 20;
+constexpr int64_t k_rule_max_mem = 2 << 20;
+
+constexpr std::size_t k_targets = k_reasons.size() + k_flags.size();
+
+// A negator right before a match (optionally with one filler word between) negates it.
+// Longest first, so 没有 wins over 没.
+constexpr std::array<std::string_view, 10> k_negators = {"并不是", "并没有", "不是", "没有", "并非",
+                                                         "没",     "不",     "无",   "未",   "别"};
+constexpr std::array<std::string_view, 8> k_fillers = {"任何", "因为", "什么", "出现",
+                                                       "发现", "都",   "也",   "有"};
+// The clause after the last of these weighs more: "不是质量问题,就是不想要了".
+constexpr std::array<std::string_view, 8> k_contrast = {"但是", "可是", "不过", "就是",
+                                                        "只是", "而是", "然而", "但"};
+
+RE2::Options rule_options(int64_t max_mem) {
+  RE2::Options o;
+  o.set_encoding(RE2::Options::EncodingUTF8);
+  o.set_log_errors(false);
+  o.set_never_capture(true);
+  o.set_case_sensitive(false);
+  o.set_max_mem(max_mem);
+  return o;
+}
+
+std::size_t target_index(const std::string& id) {
+  for (std::size_t i = 0; i < k_reasons.size(); ++i) {
+    if (k_reasons[i] == id) return i;
+  }
+  for (std::size_t i = 0; i < k_flags.size(); ++i) {
+    if (k_flags[i] == id) return k_reasons.size() + i;
+  }
+  return k_targets;  // not reached: the reader accepts known ids only
+}
+
+// Length of the UTF-8 character that ends right before `end`.
+std::size_t last_char_len(std::string_view s, std::size_t end) {
+  std::size_t n = 0;
+  while (n < end && n < 4) {
+    ++n;
+    if ((static_cast<unsigned char>(s[end - n]) & 0xC0) != 0x80) break;
+  }
+  return n;
+}
+
+std::size_t first_char_len(std::string_view s, std::size_t pos) {
+  if (pos >= s.size()) return 0;
+  const auto b = static_cast<unsigned char>(s[pos]);
+  const std::size_t n = b < 0x80 ? 1 : b >= 0xF0 ? 4 : b >= 0xE0 ? 3 : b >= 0xC0 ? 2 : 1;
+  return std::min(n, s.size() - pos);
+}
+
+// The negator that negates a match starting at `start`, or empty. A-not-A questions
+// (是不是假货, 有没有少件, 能不能用) are not negations.
+std::string_view negator_before(std::string_view text, std::size_t start) {
+  for (int pass = 0; pass < 2; ++pass) {
+    std::size_t end = start;
+    if (pass == 1) {
+      const auto filler = std::find_if(k_fillers.begin(), k_fillers.end(),
+                                       [&](auto f) { return text.substr(0, start).ends_with(f); });
+      if (filler == k_fillers.end()) return {};
+      end = start - filler->size();
+    }
+    const std::string_view before = text.substr(0, end);
+    for (const auto neg : k_negators) {
+      if (!before.ends_with(neg)) continue;
+      const std::size_t neg_pos = end - neg.size();
+      const std::size_t prev_len = last_char_len(text, neg_pos);
+      const std::size_t first_len = first_char_len(text, neg_pos);
+      const std::size_t next_len = first_char_len(text, neg_pos + first_len);
+      if (prev_len > 0 && prev_len == next_len &&
+          text.substr(neg_pos - prev_len, prev_len) == text.substr(neg_pos + first_len, next_len)) {
+        return {};  // 是不是 / 有没有 / 能不能
+      }
+      return neg;
+    }
+  }
+  return {};
+}
+
+// Where the clause after the last contrast marker starts, or npos. One backward scan: libstdc++'s
+// rfind of a multi-byte needle is quadratic.
+std::size_t contrast_start(std::string_view text) {
+  for (std::size_t p = text.size(); p-- > 0;) {
+    if (static_cast<unsigned char>(text[p]) < 0xE0) continue;  // markers start with 3-byte chars
+    const std::string_view rest = text.substr(p);
+    for (const auto marker : k_contrast) {
+      if (rest.size() >= 3 && rest[1] == marker[1] && rest[2] == marker[2] &&
+          rest[0] == marker[0] && rest.starts_with(marker)) {
+        return p + marker.size();
+      }
+    }
+  }
+  return std::string_view::npos;
+}
+
+// True when the pattern has a gap: '.', a negated class, \S, \W, \D or \p followed by *, + or
+// {n,m}. Over UTF-8 Chinese such gaps make RE2::Set 100-1000x slower (issue 3).
+bool has_gap(std::string_view re) {
+  for (std::size_t i = 0; i < re.size(); ++i) {
+    std::size_t after = std::string_view::npos;
+    if (re[i] == '\\' && i + 1 < re.size()) {
+      const char c = re[i + 1];
+      if (c == 'S' || c == 'W' || c == 'D') {
+        after = i + 2;
+      } else if (c == 'p' || c == 'P') {
+        after = i + 2;
+        if (after < re.size() && re[after] == '{') {
+          const std::size_t close = re.find('}', after);
+          after = close == std::string_view::npos ? re.size() : close + 1;
+        } else {
+          ++after;
+        }
+      }
+      if (after == std::string_view::npos) {
+        ++i;
+        continue;
+      }
+    } else if (re[i] == '[') {
+      const bool negated = i + 1 < re.size() && re[i + 1] == '^';
+      std::size_t j = i + (negated ? 2 : 1);
+      if (j < re.size() && re[j] == ']') ++j;
+      while (j < re.size() && re[j] != ']') j += re[j] == '\\' ? 2 : 1;
+      if (!negated) {
+        i = j;
+        continue;
+      }
+      after = j + 1;
+    } else if (re[i] == '.') {
+      after = i + 1;
+    } else {
+      continue;
+    }
+    if (after < re.size() && (re[after] == '*' || re[after] == '+' || re[after] == '{')) {
+      return true;
+    }
+  }
+  return false;
+}
+
+std::string format_weight(double w) {
+  char buf[32];
+  const auto r = std::to_chars(buf, buf + sizeof buf, w, std::chars_format::general, 3);
+  return std::string(buf, r.ptr);
+}
+
+
+
+// Literal expansions of a simple pattern, for the keyword model: "碎了|(压|摔)(碎|坏)" gives 碎了,
+// 压碎, 压坏, 摔碎, 摔坏. Patterns with anything but literals, groups of literals, '|' and '?' give
+// nothing; so does an expansion past 64 phrases.
+std::vector<std::string> literal_phrases(std::string_view re) {
+  constexpr std::size_t k_max_phrases = 64;
+  std::vector<std::string> out;
+  // Split at top-level '|'.
+  std::vector<std::string_view> branches;
+  int depth = 0;
+  std::size_t from = 0;
+  for (std::size_t i = 0; i < re.size(); ++i) {
+    if (re[i] == '\\') return {};
+    if (re[i] == '(') ++depth;
+    if (re[i] == ')') --depth;
+    if (re[i] == '|' && depth == 0) {
+      branches.push_back(re.substr(from, i - from));
+      from = i + 1;
+    }
+  }
+  branches.push_back(re.substr(from));
+  for (const auto branch : branches) {
+    std::vector<std::string> partial = {""};
+    for (std::size_t i = 0; i < branch.size();) {
+      std::vector<std::string> options;
+      if (branch[i] == '(') {
+        const std::size_t close = branch.find(')', i);
+        if (close == std::string_view::npos) return {};
+        std::string_view inside = branch.substr(i + 1, close - i - 1);
+        if (inside.starts_with("?:")) inside.remove_prefix(2);
+        if (inside.find_first_of("()[].*+?{}^$") != std::string_view::npos) return {};
+        std::size_t s = 0;
+        for (std::size_t j = 0; j <= inside.size(); ++j) {
+          if (j == inside.size() || inside[j] == '|') {
+            options.emplace_back(inside.substr(s, j - s));
+            s = j + 1;
+          }
+        }
+        i = close + 1;
+      } else {
+        if (std::string_view("[].*+{}^$)").find(branch[i]) != std::string_view::npos) return {};
+        std::size_t len = 1;
+        const auto b = static_cast<unsigned char>(branch[i]);
+        if (b >= 0xC0) len = b >= 0xF0 ? 4 : b >= 0xE0 ? 3 : 2;
+        options.emplace_back(branch.substr(i, len));
+        i += len;
+      }
+      if (i < branch.size() && branch[i] == '?') {
+        options.emplace_back();
+        ++i;
+      }
+      std::vector<std::string> next;
+      for (const auto& p : partial) {
+        for (const auto& o : options) next.push_back(p + o);
+      }
+      if (next.size() > k_max_phrases) return {};
+      partial = std::move(next);
+    }
+    for (auto& p : partial) out.push_back(std::move(p));
+    if (out.size() > k_max_phrases) return {};
+  }
+  return out;
+}
+
+// A clause ends at ASCII punctuation or a space (the normaliser made them ASCII).
+bool is_clause_break(char c) {
+  return c == ',' || c == '.' || c == '!' || c == '?' || c == ';' || c == '~' || c == ' ' ||
+         c == ':' || c == '\n';
+}
+
+// Words that make the rest of their clause a supposition: "如果坏了能退吗" states no problem.
+constexpr std::array<std::string_view, 7> k_hypothetical = {"如果", "要是", "万一", "假如",
+                                                            "假设", "若是", "担心"};
+
+// The marker that makes the match at `start` hypothetical, or empty.
+std::string_view hypothetical_before(std::string_view text, std::size_t start) {
+  std::size_t clause = start;
+  while (clause > 0 && !is_clause_break(text[clause - 1])) --clause;
+  const std::string_view before = text.substr(clause, start - clause);
+  if (before.size() < 6) return {};
+  for (const auto m : k_hypothetical) {
+    if (before.find(m) != std::string_view::npos) return m;
+  }
+  return {};
+}
+
+// True when the text holds the first character of any negator or hypothetical marker, i.e.
+// when occurrences need to be looked at one by one.
+bool has_cue(std::string_view text) {
+  for (std::size_t p = 0; p + 3 <= text.size(); ++p) {
+    if (static_cast<unsigned char>(text[p]) < 0xE4) continue;
+    const std::string_view c = text.substr(p, 3);
+    if (c == "不" || c == "没" || c == "无" || c == "未" || c == "别" || c == "非" || c == "并" ||
+        c == "如" || c == "要" || c == "万" || c == "假" || c == "若" || c == "担") {
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+struct engine::impl {
+  engine_options options;
+  std::vector<rule> rules;
+  std::vector<std::size_t> target;            // per rule: index into reasons then flags
+  std::vector<std::string> where;             // per rule: "file.yaml:line"
+  std::vector<std::unique_ptr<RE2>> regexes;  // per rule, to find where it matched
+  std::unique_ptr<RE2::Set> set;              // every rule, matched once per message
+  std::array<double, k_flags.size()> flag_threshold{};
+  detail::keyword_model model{k_reasons.size()};
+  engine_stats stats;
+};
+
+engine::engine(std::unique_ptr<impl> p, std::string version)
+    : impl_(std::move(p)), version_(std::move(version)) {}
+
+engine::~engine() = default;
+
+const engine_stats& engine::stats() const { return impl_->stats; }
+
+engine::load_result engine::load(const std::filesystem::path& dir, engine_options options) {
+  const auto started = std::chrono::steady_clock::now();
+  load_result result;
+  detail::read_result read = detail::read_intent_folder(dir);
+  result.errors = std::move(read.errors);
+
+  auto p = std::make_unique<impl>();
+  p->options = options;
+  p->flag_threshold.fill(1.0);
+  for (const auto& b : read.data.blocks) {
+    if (b.is_flag) p->flag_threshold[target_index(b.id) - k_reasons.size()] = b.threshold;
+  }
+  p->set = std::make_unique<RE2::Set>(rule_options(k_set_max_mem), RE2::UNANCHORED);
+  for (auto& r : read.data.rules) {
+    const auto error = [&](std::string message) {
+      result.errors.push_back(file_error{r.file, r.line, r.column, std::move(message)});
+    };
+    auto re = std::make_unique<RE2>(r.regex, rule_options(k_rule_max_mem));
+    if (!re->ok()) {
+      error("bad pattern: " + re->error());
+      continue;
+    }
+    if (RE2::FullMatch("", *re)) {
+      error("pattern matches an empty message, so it would fire on every message");
+      continue;
+    }
+    if (r.kind != rule_kind::keyword && has_gap(r.regex)) {
+      error(
+          "pattern has a gap (.*, .{0,8}, [^,]*, \\S+ ...): that makes matching slow; "
+          "list the phrases instead (碎了|裂了|破了)");
+      continue;
+    }
+    std::string set_error;
+    if (p->set->Add(r.regex, &set_error) < 0) {
+      error("bad pattern: " + set_error);
+      continue;
+    }
+    p->target.push_back(target_index(r.target));
+    p->where.push_back(std::filesystem::path(r.file).filename().string() + ":" +
+                       std::to_string(r.line));
+    p->regexes.push_back(std::move(re));
+    p->rules.push_back(std::move(r));
+  }
+  if (result.errors.empty() && p->rules.empty()) {
+    result.errors.push_back(file_error{dir.string(), 0, 0, "the intent files define no patterns"});
+  }
+  if (!result.errors.empty()) return result;
+  if (!p->set->Compile()) {
+    result.errors.push_back(
+        file_error{dir.string(), 0, 0, "the patterns together exceed the matcher's memory budget"});
+    return result;
+  }
+
+  // The keyword model: examples, keywords and literal patterns of every reason.
+  std::size_t examples = 0;
+  for (const auto& b : read.data.blocks) {
+    if (b.is_flag) continue;
+    const std::size_t t = target_index(b.id);
+    for (const auto& e : b.examples) {
+      p->model.add(t, detail::normalize(e), 1.0);
+      ++examples;
+    }
+  }
+  for (const auto& r : p->rules) {
+    const std::size_t t = target_index(r.target);
+    if (t >= k_reasons.size() || r.kind == rule_kind::negative) continue;
+    if (r.kind == rule_kind::keyword) {
+      p->model.add(t, r.text, r.weight);
+    } else {
+      for (const auto& phrase : literal_phrases(r.regex)) p->model.add(t, phrase, r.weight);
+    }
+  }
+  p->model.train();
+
+  p->stats.files = read.data.files.size();
+  p->stats.patterns = p->rules.size();
+  p->stats.examples = examples;
+  p->stats.model_features = p->model.features();
+  p->stats.traditional_chars = detail::traditional_table_size();
+  p->stats.compile_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+  result.engine = std::shared_ptr<const engine>(new engine(std::move(p), read.data.version));
+  return result;
+}
+
+namespace {
+
+// Where `re` first matches in `text` at or after `from`, or npos.
+std::size_t find_from(const RE2& re, std::string_view text, std::size_t from) {
+  re2::StringPiece match;
+  if (from > text.size() || !re.Match(re2::StringPiece(text.data(), text.size()), from, text.size(),
+                                      RE2::UNANCHORED, &match, 1)) {
+    return std::string_view::npos;
+  }
+  return static_cast<std::size_t>(match.data() - text.data());
+}
+
+// How one fired rule counted, kept so the explanation can be written afterwards, if asked.
+enum class outcome : std::uint8_t { counted, contrast, negated, hypothetical, veto };
+
+struct hit {
+  std::uint32_t rule;
+  outcome how;
+  float weight;       // what it added (or subtracted)
+  std::string_view cue;  // the negator or hypothetical marker (static storage)
+};
+
+struct scratch {
+  std::string text;
+  std::vector<int> fired;
+  std::vector<hit> hits;
+};
+
+scratch& thread_scratch() {
+  thread_local scratch s;
+  return s;
+}
+
+}  // namespace
+
+std::size_t engine::match_only(std::string_view normalized_text) const {
+  std::vector<int>& fired = thread_scratch().fired;
+  fired.clear();
+  impl_->set->Match(normalized_text, &fired);
+  return fired.size();
+}
+
+classification engine::classify(std::string_view raw) const {
+  return classify(raw, impl_->options.explain);
+}
+
+classification engine::classify(std::string_view raw, bool explain) const {
+  const impl& m = *impl_;
+  scratch& s = thread_scratch();
+  detail::normalize_into(raw, s.text);
+  const std::string_view text = s.text;
+  classification out;
+
+  std::vector<int>& fired = s.fired;
+  fired.clear();
+  RE2::Set::ErrorInfo info{};
+  bool fallback = false;
+  if (!m.set->Match(text, &fired, &info) && info.kind != RE2::Set::kNoError) {
+    // Out of memory in a DFA: match the rules one by one (slow but right).
+    fired.clear();
+    for (std::size_t i = 0; i < m.regexes.size(); ++i) {
+      if (RE2::PartialMatch(text, *m.regexes[i])) fired.push_back(static_cast<int>(i));
+    }
+    fallback = true;
+  }
+  std::sort(fired.begin(), fired.end());
+
+  std::array<double, k_targets> score{};
+  std::array<double, k_targets> penalty{};
+  std::array<bool, k_targets> vetoed{};
+  const std::size_t boost_from = contrast_start(text);
+  const bool has_contrast = boost_from != std::string_view::npos;
+  const bool look = has_contrast || has_cue(text);
+  std::vector<hit>& hits = s.hits;
+  hits.clear();
+
+  for (const int index : fired) {
+    const auto i = static_cast<std::size_t>(index);
+    const rule& r = m.rules[i];
+    const std::size_t t = m.target[i];
+    // The best occurrence decides: not negated nor supposed, and after a contrast if any.
+    double mult = 1.0;
+    outcome how = outcome::counted;
+    std::string_view cue;
+    if (look) {
+      mult = 0.0;
+      std::size_t from = 0;
+      for (int n = 0; n < k_max_occurrences; ++n) {
+        const std::size_t start = find_from(*m.regexes[i], text, from);
+        if (start == std::string_view::npos) break;
+        from = start + std::max<std::size_t>(first_char_len(text, start), 1);
+        if (const std::string_view neg = negator_before(text, start); !neg.empty()) {
+          if (mult == 0.0) {
+            how = outcome::negated;
+            cue = neg;
+          }
+          continue;
+        }
+        if (const std::string_view hyp = hypothetical_before(text, start); !hyp.empty()) {
+          if (mult == 0.0) {
+            how = outcome::hypothetical;
+            cue = hyp;
+          }
+          continue;
+        }
+        const bool boosted = has_contrast && start >= boost_from;
+        if ((boosted ? k_contrast_boost : 1.0) > mult) {
+          mult = boosted ? k_contrast_boost : 1.0;
+          how = boosted ? outcome::contrast : outcome::counted;
+          cue = {};
+        }
+        if (mult == k_contrast_boost || !has_contrast) break;  // cannot do better
+      }
+      if (mult == 0.0 && how == outcome::counted) continue;  // not found again: cannot happen
+    }
+    const double w = r.weight * mult;
+    if (r.kind == rule_kind::negative) {
+      if (mult > 0 && r.veto) {
+        vetoed[t] = true;
+        how = outcome::veto;
+      } else {
+        penalty[t] += w;
+      }
+    } else {
+      score[t] += w;
+    }
+    hits.push_back(hit{static_cast<std::uint32_t>(i), how, static_cast<float>(w), cue});
+  }
+
+  for (std::size_t t = 0; t < k_targets; ++t) {
+    score[t] = vetoed[t] ? 0.0 : std::max(0.0, score[t] - penalty[t]);
+  }
+  const std::array<double, k_targets> pattern_score = score;
+
+  // The keyword model adds up to model_weight to each reason, by its probability above chance.
+  std::array<double, k_reasons.size()> posterior{};
+  std::size_t known_pairs = 0;
+  double best_pattern = 0.0;
+  for (std::size_t t = 0; t < k_reasons.size(); ++t) best_pattern = std::max(best_pattern, score[t]);
+  if (m.options.model_weight > 0 && best_pattern < k_model_only_below) {
+    known_pairs = m.model.score(text, posterior.data());
+    if (known_pairs > 0) {
+      constexpr double chance = 1.0 / static_cast<double>(k_reasons.size());
+      for (std::size_t t = 0; t < k_reasons.size(); ++t) {
+        if (vetoed[t]) continue;
+        const double add = m.options.model_weight * (posterior[t] - chance) / (1.0 - chance);
+        if (posterior[t] >= k_model_floor) score[t] += add;
+      }
+    }
+  }
+
+  std::array<std::size_t, k_reasons.size()> order{};
+  std::size_t n = 0;
+  for (std::size_t t = 0; t < k_reasons.size(); ++t) {
+    if (score[t] > 0) order[n++] = t;
+  }
+  std::stable_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(n),
+                   [&](std::size_t a, std::size_t b) { return score[a] > score[b]; });
+  // Equal best scores: the reason stated first wins. Positions are only looked up then.
+  if (n > 1 && score[order[0]] == score[order[1]]) {
+    const auto position = [&](std::size_t t) {
+      std::size_t pos = std::string_view::npos;
+      for (const hit& h : hits) {
+        if (m.target[h.rule] != t || h.weight <= 0 ||
+            m.rules[h.rule].kind == rule_kind::negative) {
+          continue;
+        }
+        pos = std::min(pos, find_from(*m.regexes[h.rule], text, 0));
+      }
+      return pos;
+    };
+    std::size_t best_k = 0;
+    std::size_t best_pos = position(order[0]);
+    for (std::size_t k = 1; k < n && score[order[k]] == score[order[0]]; ++k) {
+      if (const std::size_t pos = position(order[k]); pos < best_pos) {
+        best_pos = pos;
+        best_k = k;
+      }
+    }
+    std::rotate(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(best_k),
+                order.begin() + static_cast<std::ptrdiff_t>(best_k) + 1);
+  }
+  if (n == 0) {
+    out.reason = "other";
+    out.confidence = 0.0;
+  } else {
+    const double best = score[order[0]];
+    const double second = n > 1 ? score[order[1]] : 0.0;
+    const double denominator = best + second + k_prior;
+    out.candidates.reserve(n);
+    for (std::size_t k = 0; k < n; ++k) {
+      out.candidates.push_back(
+          candidate{std::string(k_reasons[order[k]]), score[order[k]] / denominator});
+    }
+    out.reason = out.candidates[0].reason;
+    out.confidence = out.candidates[0].confidence;
+    if (n > 1) {
+      out.runner_up = out.candidates[1].reason;
+      out.runner_up_confidence = out.candidates[1].confidence;
+    }
+  }
+  out.unsure = out.confidence < m.options.unsure_below;
+
+  for (std::size_t f = 0; f < k_flags.size(); ++f) {
+    const double fs = score[k_reasons.size() + f];
+    if (fs > 0 && fs >= m.flag_threshold[f]) out.flags.emplace_back(k_flags[f]);
+  }
+  detail::extract_entities_into(text, out.entities);
+
+  if (explain) {
+    if (fallback) out.explanation.emplace_back("note: the pattern set ran out of memory; matched one by one");
+    for (const hit& h : hits) {
+      const rule& r = m.rules[h.rule];
+      const std::size_t t = m.target[h.rule];
+      std::string line = t < k_reasons.size() ? std::string(k_reasons[t])
+                                              : "flag " + std::string(k_flags[t - k_reasons.size()]);
+      if (r.kind == rule_kind::negative) {
+        line += h.how == outcome::veto ? " veto" : " -" + format_weight(h.weight);
+        line += " negative";
+      } else {
+        line += " +" + format_weight(h.weight);
+        line += r.kind == rule_kind::keyword ? " keyword" : " pattern";
+      }
+      line += " \"" + r.text + "\" (" + m.where[h.rule];
+      if (h.how == outcome::negated) {
+        line += ", negated by ";
+        line += h.cue;
+      } else if (h.how == outcome::hypothetical) {
+        line += ", supposed after ";
+        line += h.cue;
+      } else if (h.how == outcome::contrast) {
+        line += ", after a contrast x" + format_weight(k_contrast_boost);
+      }
+      line += ")";
+      out.explanation.push_back(std::move(line));
+    }
+    if (known_pairs > 0) {
+      std::string line = "keyword model (" + std::to_string(known_pairs) + " known pairs):";
+      bool any = false;
+      for (std::size_t t = 0; t < k_reasons.size(); ++t) {
+        const double added = score[t] - pattern_score[t];
+        if (added <= 0) continue;
+        line += " " + std::string(k_reasons[t]) + " +" + format_weight(added);
+        any = true;
+      }
+      if (!any) line += " nothing above chance";
+      out.explanation.push_back(std::move(line));
+    }
+    if (n == 0) out.explanation.emplace_back("nothing decisive fired: other");
+  }
+  return out;
+}
+
+}  // namespace shouhou::intents

@@ -18,6 +18,14 @@ namespace shouhou::intents {
 struct engine_options {
   // Below this confidence the result is marked `unsure` and the bot asks the buyer to choose.
   double unsure_below = 0.5;
+  // Fill classification::explanation on every classify(text). Off by default: the strings cost
+  // more than the classification itself; classify(text, true) or explain() give them on demand.
+  bool explain = false;
+  // How much the keyword model (naive Bayes over character pairs, trained at load time from the
+  // files' examples, keywords and literal patterns) adds to a reason's pattern score: its
+  // probability for the reason above chance, scaled so that a certain model adds this much
+  // (intents/README.md, "How a message is scored"). 0 turns the model off.
+  double model_weight = 1.0;
 };
 
 struct candidate {
@@ -40,7 +48,18 @@ struct classification {
   std::vector<candidate> candidates;  // every reason that scored, best first
   std::vector<std::string> flags;     // ids from k_flags
   std::vector<entity> entities;
-  std::vector<std::string> explanation;  // what fired and by how much, for people to read
+  std::vector<std::string> explanation;  // what fired and by how much, for people to read;
+                                         // filled only when asked (engine_options::explain)
+};
+
+// What an engine was built from, for `intents check` and the benchmark.
+struct engine_stats {
+  std::size_t files = 0;
+  std::size_t patterns = 0;  // RE2 patterns, keywords and negative cues in the set
+  std::size_t examples = 0;
+  std::size_t model_features = 0;      // distinct character pairs the keyword model knows
+  std::size_t traditional_chars = 0;   // Traditional characters the normaliser converts
+  double compile_ms = 0.0;             // reading, compiling and training, in milliseconds
 };
 
 class engine {
@@ -54,7 +73,16 @@ class engine {
   // bad files: every problem found is returned, located.
   static load_result load(const std::filesystem::path& dir, engine_options options = {});
 
+  // Never throws; any bytes are accepted (invalid UTF-8 passes through normalisation).
   classification classify(std::string_view text) const;
+  // Same, with the explanation filled when `explain` is true (whatever engine_options says).
+  classification classify(std::string_view text, bool explain) const;
+
+  // Only the RE2::Set match over the normalised text: how many rules fired. For the benchmark,
+  // to show what the rest of classify() costs.
+  std::size_t match_only(std::string_view normalized_text) const;
+
+  const engine_stats& stats() const;
 
   // Content hash of the files the engine was built from (hex SHA-256), to say which is live.
   const std::string& version() const { return version_; }

@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
 
   CLI::App app{"shouhou: the after-sales chat bot for online shops"};
   app.require_subcommand(1);
+  app.fallthrough();  // --log-level and --config may also follow the subcommand
   app.set_config("--config", "", "Read settings from this TOML file (keys as the long flags)");
   std::string log_level = "info";
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off")

@@ -1,0 +1,127 @@
+// Throughput of the intent engine over the dev corpus (one thread), and of the bare RE2::Set
+// match alone, plus load time and memory. bench/README.md has the figures and how to re-run.
+
+#include <benchmark/benchmark.h>
+#include <malloc.h>
+#include <re2/re2.h>
+#include <re2/set.h>
+
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "intents/detail/normalize.hpp"
+#include "intents/engine.hpp"
+
+namespace {
+
+using shouhou::intents::engine;
+
+// The "text" field of each corpus line; a tiny scanner is enough for this file.
+const std::vector<std::string>& corpus() {
+  static const std::vector<std::string> texts = [] {
+    std::vector<std::string> out;
+    std::ifstream in(SHOUHOU_DEV_CORPUS);
+    std::string line;
+    while (std::getline(in, line)) {
+      const auto k = line.find("\"text\": \"");
+      if (k == std::string::npos) continue;
+      std::string t;
+      for (std::size_t i = k + 9; i < line.size() && line[i] != '"'; ++i) {
+        if (line[i] == '\\' && i + 1 < line.size()) ++i;
+        t += line[i];
+      }
+      out.push_back(t);
+    }
+    return out;
+  }();
+  return texts;
+}
+
+const engine& shipped() {
+  static const auto loaded = engine::load(SHOUHOU_SHIPPED_INTENTS);
+  return *loaded.engine;
+}
+
+void classify_corpus(benchmark::State& state) {
+  const auto& texts = corpus();
+  const engine& e = shipped();
+  for (auto _ : state) {
+    for (const auto& t : texts) benchmark::DoNotOptimize(e.classify(t));
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(texts.size()));
+}
+BENCHMARK(classify_corpus);
+
+void classify_corpus_explained(benchmark::State& state) {
+  const auto& texts = corpus();
+  const engine& e = shipped();
+  for (auto _ : state) {
+    for (const auto& t : texts) benchmark::DoNotOptimize(e.classify(t, true));
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(texts.size()));
+}
+BENCHMARK(classify_corpus_explained);
+
+void bare_set_match(benchmark::State& state) {
+  std::vector<std::string> normalized;
+  for (const auto& t : corpus()) normalized.push_back(shouhou::intents::detail::normalize(t));
+  const engine& e = shipped();
+  for (auto _ : state) {
+    for (const auto& t : normalized) benchmark::DoNotOptimize(e.match_only(t));
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(normalized.size()));
+}
+BENCHMARK(bare_set_match);
+
+void normalize_only(benchmark::State& state) {
+  const auto& texts = corpus();
+  std::string out;
+  for (auto _ : state) {
+    for (const auto& t : texts) {
+      shouhou::intents::detail::normalize_into(t, out);
+      benchmark::DoNotOptimize(out);
+    }
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(texts.size()));
+}
+BENCHMARK(normalize_only);
+
+// Loading the shipped files; reports the heap the engine holds (mallinfo2 before and after).
+void load_shipped(benchmark::State& state) {
+  double heap = 0;
+  for (auto _ : state) {
+    const auto before = mallinfo2().uordblks;
+    auto loaded = engine::load(SHOUHOU_SHIPPED_INTENTS);
+    const auto after = mallinfo2().uordblks;
+    heap = static_cast<double>(after - before);
+    benchmark::DoNotOptimize(loaded.engine);
+  }
+  state.counters["heap_bytes"] = heap;
+}
+BENCHMARK(load_shipped)->Unit(benchmark::kMillisecond);
+
+// The trap the loader keeps out: the same corpus through an RE2::Set holding gap patterns.
+void slow_gap_set(benchmark::State& state) {
+  RE2::Options o;
+  o.set_log_errors(false);
+  RE2::Set set(o, RE2::UNANCHORED);
+  set.Add("没.{0,8}收到", nullptr);
+  set.Add("快递[^,.]*没到", nullptr);
+  set.Add("不.{0,6}(好|行|对)", nullptr);
+  set.Compile();
+  std::vector<std::string> normalized;
+  for (const auto& t : corpus()) normalized.push_back(shouhou::intents::detail::normalize(t));
+  std::vector<int> hits;
+  for (auto _ : state) {
+    for (const auto& t : normalized) benchmark::DoNotOptimize(set.Match(t, &hits));
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(normalized.size()));
+  const auto rejected = engine::load(SHOUHOU_BENCH_DATA "/slow");
+  state.counters["loader_rejects"] = rejected.engine ? 0 : 1;
+}
+BENCHMARK(slow_gap_set);
+
+}  // namespace
+
+BENCHMARK_MAIN();
