@@ -11,6 +11,13 @@
 
 namespace shouhou::bot {
 
+// The supervisor-edited files the bot answers from.
+struct knowledge_files {
+  std::filesystem::path intents_dir;
+  std::filesystem::path replies_dir;
+  std::filesystem::path policy_file;
+};
+
 struct server_config {
   // Where the server listens, "HOST:PORT" ("[::1]:PORT" for IPv6). Port 0 picks a free port.
   std::string listen = "127.0.0.1:8080";
@@ -19,6 +26,7 @@ struct server_config {
   // Intent and reply files; the shipped ones by default.
   std::filesystem::path intents_dir = SHOUHOU_SHIPPED_INTENTS;
   std::filesystem::path replies_dir = SHOUHOU_SHIPPED_REPLIES;
+  std::filesystem::path policy_file = SHOUHOU_SHIPPED_POLICY;
   // Threads running the network event loop; 0 means one per core.
   unsigned threads = 0;
 
@@ -37,6 +45,17 @@ struct server_config {
   double unsure_below = 0.5;
   // Longest wait for open conversations to finish on shutdown before they are cut.
   std::chrono::seconds shutdown_grace{5};
+
+  // A buyer who leaves the bot's request unanswered this long gets a reminder; after
+  // max_reminders of them the conversation goes to a person.
+  std::chrono::seconds reminder_after{600};
+  int max_reminders = 2;
+
+  // Bearer token for /v1/admin/*. Empty: read DATA/admin.token, creating it (random, mode 0600)
+  // on first start.
+  std::string admin_token;
+
+  knowledge_files files() const { return {intents_dir, replies_dir, policy_file}; }
 };
 
 struct endpoint_spec {

@@ -3,9 +3,54 @@
 #include <openssl/rand.h>
 
 #include <chrono>
+#include <memory>
 #include <nlohmann/json.hpp>
 
 namespace shouhou::bot {
+namespace {
+
+constexpr int k_attempts = 3;  // decisions per message when other writers keep getting there first
+
+std::vector<store::message> outbound(const std::string& conversation,
+                                     const std::vector<bot_message>& messages,
+                                     const conversation_state& s, std::int64_t now) {
+  std::vector<store::message> out;
+  for (const auto& m : messages) {
+    store::message r;
+    r.conversation = conversation;
+    r.dir = store::direction::outbound;
+    r.text = m.text;
+    r.reason = s.reason;
+    r.confidence = s.confidence;
+    r.payload = message_payload(m);
+    r.at_ms = now;
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+store::state_update update_for(const store::conversation& current, const step& st) {
+  return {current.state_version, to_json(st.next), std::string(to_string(st.next.phase)),
+          st.remind_at_ms};
+}
+
+std::optional<store::handoff_record> handoff_for(const step& st, const knowledge& know,
+                                          std::int64_t now) {
+  if (st.handoff_trigger.empty()) return std::nullopt;
+  return store::handoff_record{now, st.handoff_trigger, st.next.reason,
+                        handoff_snapshot(st.next, know, now)};
+}
+
+// The conversation as it is after `st` was stored on top of `current`.
+store::conversation after(store::conversation current, const step& st) {
+  current.state = to_json(st.next);
+  current.state_version += 1;
+  current.phase = std::string(to_string(st.next.phase));
+  current.remind_at_ms = st.remind_at_ms;
+  return current;
+}
+
+}  // namespace
 
 std::int64_t system_clock::now_ms() const {
   using namespace std::chrono;
@@ -29,27 +74,32 @@ std::string new_conversation_id() {
   return id;
 }
 
-std::string reply_payload(const replies::reply& reply) {
+std::string message_payload(const bot_message& message) {
   nlohmann::json requests = nlohmann::json::array();
-  for (const auto& item : reply.requests) {
+  for (const auto& item : message.requests) {
     requests.push_back(
         {{"item", item.id}, {"type", item.type}, {"label", item.label}, {"why", item.why}});
   }
-  nlohmann::json payload = {{"requests", std::move(requests)},
-                            {"quick_replies", reply.quick_replies}};
+  nlohmann::json payload = {{"kind", message.kind},
+                            {"requests", std::move(requests)},
+                            {"quick_replies", message.quick_replies}};
   return payload.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 conversation_engine::conversation_engine(store::store& store, const knowledge_base& knowledge,
-                                         const clock& clock, std::size_t history_limit)
-    : store_(store), knowledge_(knowledge), clock_(clock), history_limit_(history_limit) {}
+                                         const clock& clock, engine_settings settings)
+    : store_(store), knowledge_(knowledge), clock_(clock), settings_(settings) {}
 
 void conversation_engine::open(std::string shop, std::string buyer, std::string conversation_id,
                                std::function<void(open_result)> done) {
   std::string version = knowledge_.current()->version;
   if (conversation_id.empty()) {
-    store::conversation c{new_conversation_id(), std::move(shop), std::move(buyer),
-                          clock_.now_ms()};
+    store::conversation c;
+    c.id = new_conversation_id();
+    c.shop = std::move(shop);
+    c.buyer = std::move(buyer);
+    c.created_at_ms = clock_.now_ms();
+    c.phase = std::string(to_string(phase::fresh));
     store_.create_conversation(
         c, [c, version, done = std::move(done)](store::status s) mutable {
           open_result r;
@@ -65,7 +115,7 @@ void conversation_engine::open(std::string shop, std::string buyer, std::string 
     return;
   }
   store_.load_conversation(
-      std::move(conversation_id), history_limit_,
+      std::move(conversation_id), settings_.history_limit,
       [shop = std::move(shop), buyer = std::move(buyer), version, done = std::move(done)](
           store::status s, std::optional<store::conversation> c,
           std::vector<store::message> history) mutable {
@@ -76,9 +126,7 @@ void conversation_engine::open(std::string shop, std::string buyer, std::string 
         } else if (!c) {
           r.what = open_result::outcome::unknown_conversation;
         } else if (c->shop != shop || c->buyer != buyer) {
-          // Same answer shape as for a wrong id would leak less, but a clear error helps the
-          // widget developer; the history itself is never returned.
-          r.what = open_result::outcome::not_yours;
+          r.what = open_result::outcome::not_yours;  // and the history is never returned
         } else {
           r.what = open_result::outcome::resumed;
           r.conversation = std::move(*c);
@@ -88,57 +136,112 @@ void conversation_engine::open(std::string shop, std::string buyer, std::string 
       });
 }
 
-void conversation_engine::receive(const store::conversation& conversation, buyer_message message,
+void conversation_engine::receive(store::conversation current, buyer_message message,
                                   std::function<void(turn_result)> done) {
+  decide_and_store(std::move(current), std::move(message), k_attempts, std::move(done));
+}
+
+void conversation_engine::decide_and_store(store::conversation current, buyer_message message,
+                                           int attempts_left,
+                                           std::function<void(turn_result)> done) {
   // One snapshot for the whole turn: a reload in between cannot mix versions.
   auto know = knowledge_.current();
   turn_result result;
   result.version = know->version;
-  result.classification = know->intents->classify(message.text);
-
-  replies::variables vars{{"shop", conversation.shop}, {"buyer", conversation.buyer}};
-  std::string order = message.order;
-  if (order.empty()) {
-    for (const auto& e : result.classification.entities) {
-      if (e.kind == "order_no") {
-        order = e.value;
-        break;
-      }
-    }
+  auto state = state_from_json(current.state);
+  if (!state) {
+    result.error = "conversation " + current.id + " has a state that cannot be read";
+    return done(std::move(result));
   }
-  if (!order.empty()) vars.emplace("order", order);
-  // Rotate apology variants per message, deterministically so a resend would pick the same one.
-  std::size_t variant = std::hash<std::string>{}(conversation.id + "/" + message.id);
-  result.reply = know->replies->first_reply(result.classification.reason, variant, vars);
-
+  result.classification = know->intents->classify(message.text);
   const std::int64_t now = clock_.now_ms();
+  step st = on_buyer_message(*state, *know, {current.shop, current.buyer}, result.classification,
+                             message.text, message.order, settings_.dialogue, now);
+
   store::turn t;
-  t.inbound.conversation = conversation.id;
-  t.inbound.dir = store::direction::inbound;
-  t.inbound.client_id = message.id;
-  t.inbound.text = std::move(message.text);
-  t.inbound.reason = result.classification.reason;
-  t.inbound.confidence = result.classification.confidence;
-  t.inbound.order = std::move(order);
-  t.inbound.at_ms = now;
+  t.conversation = current.id;
+  store::message in;
+  in.conversation = current.id;
+  in.dir = store::direction::inbound;
+  in.client_id = message.id;
+  in.text = message.text;
+  in.reason = result.classification.reason;
+  in.confidence = result.classification.confidence;
+  auto order = st.next.entities.find("order_no");
+  in.order = message.order.empty() && order != st.next.entities.end() ? order->second
+                                                                      : message.order;
+  in.at_ms = now;
+  t.inbound = std::move(in);
+  t.replies = outbound(current.id, st.messages, st.next, now);
+  t.state = update_for(current, st);
+  t.handoff = handoff_for(st, *know, now);
 
-  store::message out;
-  out.conversation = conversation.id;
-  out.dir = store::direction::outbound;
-  out.text = result.reply.text;
-  out.reason = result.classification.reason;
-  out.confidence = result.classification.confidence;
-  out.payload = reply_payload(result.reply);
-  out.at_ms = now;
-  t.replies.push_back(std::move(out));
+  result.messages = std::move(st.messages);
+  result.conversation = after(current, st);
+  store_.append_turn(
+      std::move(t), [this, result = std::move(result), current = std::move(current),
+                     message = std::move(message), attempts_left,
+                     done = std::move(done)](store::status s, bool duplicate) mutable {
+        if (s.conflict && attempts_left > 1) {
+          // Someone wrote this conversation since `current` was read: read it again, decide again.
+          store_.load_conversation(
+              current.id, 0,
+              [this, message = std::move(message), attempts_left, done = std::move(done)](
+                  store::status ls, std::optional<store::conversation> fresh,
+                  std::vector<store::message>) mutable {
+                if (!ls.ok || !fresh) {
+                  turn_result failed;
+                  failed.error = ls.ok ? "conversation disappeared" : ls.error;
+                  return done(std::move(failed));
+                }
+                decide_and_store(std::move(*fresh), std::move(message), attempts_left - 1,
+                                 std::move(done));
+              });
+          return;
+        }
+        result.ok = s.ok;
+        result.error = std::move(s.error);
+        result.duplicate = duplicate;
+        if (!s.ok || duplicate) {
+          result.messages.clear();
+          result.conversation = current;
+        }
+        done(std::move(result));
+      });
+}
 
-  store_.append_turn(std::move(t), [result = std::move(result), done = std::move(done)](
-                                       store::status s, bool duplicate) mutable {
-    result.ok = s.ok;
-    result.error = std::move(s.error);
-    result.duplicate = duplicate;
-    done(std::move(result));
-  });
+void conversation_engine::send_due_reminders(std::function<void(std::vector<unprompted>)> done) {
+  const std::int64_t now = clock_.now_ms();
+  store_.due_reminders(
+      now, settings_.reminders_per_scan,
+      [this, now, done = std::move(done)](store::status s,
+                                          std::vector<store::conversation> due) mutable {
+        if (!s.ok || due.empty()) return done({});
+        auto know = knowledge_.current();
+        // Collects the steps that were stored; the last write's handler hands them over.
+        auto sent = std::make_shared<std::vector<unprompted>>();
+        auto remaining = std::make_shared<std::size_t>(due.size());
+        auto shared_done = std::make_shared<std::function<void(std::vector<unprompted>)>>(
+            std::move(done));
+        for (auto& c : due) {
+          auto state = state_from_json(c.state);
+          step st = state ? on_silence(*state, *know, {c.shop, c.buyer}, settings_.dialogue, now)
+                          : step{};
+          store::turn t;
+          t.conversation = c.id;
+          t.replies = outbound(c.id, st.messages, st.next, now);
+          t.state = update_for(c, st);
+          if (!state) t.state->state = c.state;  // unreadable: keep it, stop reminding
+          t.handoff = handoff_for(st, *know, now);
+          unprompted u{after(c, st), std::move(st.messages), know->version};
+          store_.append_turn(std::move(t), [sent, remaining, shared_done, u = std::move(u)](
+                                               store::status ws, bool) mutable {
+            // A conflict means the buyer wrote meanwhile: that turn rescheduled the reminder.
+            if (ws.ok && !u.messages.empty()) sent->push_back(std::move(u));
+            if (--*remaining == 0) (*shared_done)(std::move(*sent));
+          });
+        }
+      });
 }
 
 }  // namespace shouhou::bot

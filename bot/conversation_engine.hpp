@@ -1,9 +1,12 @@
 #pragma once
-// The conversation engine: turns a buyer's messages into stored turns and replies.
+// The conversation engine: turns a buyer's messages (and their silences) into stored turns and
+// the bot's messages, following the dialogue policy (bot/dialogue.hpp).
 //
-// It holds no per-conversation state in memory: everything it needs is in the store, so several
-// instances behind a load balancer (routing by conversation id) behave like one, and a restart
-// loses nothing. It never touches the network; connectors call it and deliver what it returns.
+// It holds no per-conversation state in memory: the state lives in the store with a version, and
+// every write says which version it was decided on. A write based on an old read is refused
+// (another instance, or a reminder, wrote first) and the engine reloads and decides again. So
+// several instances behind a load balancer behave like one, and a restart loses nothing.
+// It never touches the network; connectors call it and deliver what it returns.
 //
 // Thread safety: all members may be called from any thread. Handlers run on the store's thread
 // (see store::store); they must be quick and post real work elsewhere.
@@ -13,6 +16,8 @@
 #include <string>
 #include <vector>
 
+#include "bot/conversation_state.hpp"
+#include "bot/dialogue.hpp"
 #include "bot/knowledge.hpp"
 #include "store/store.hpp"
 
@@ -56,36 +61,59 @@ struct turn_result {
   std::string error;
   bool duplicate = false;  // the message id was stored before; acknowledge, nothing new to send
   intents::classification classification;
-  replies::reply reply;    // what to send the buyer (when ok and not duplicate)
-  std::string version;     // knowledge version that handled the turn
+  std::vector<bot_message> messages;  // what to send the buyer, in order (may be none)
+  store::conversation conversation;   // the conversation after the turn (state and version)
+  std::string version;                // knowledge version that handled the turn
+};
+
+// Messages the bot sent by itself (a reminder, or a handoff after silence).
+struct unprompted {
+  store::conversation conversation;  // after the step
+  std::vector<bot_message> messages;
+  std::string version;
+};
+
+struct engine_settings {
+  std::size_t history_limit = 200;
+  dialogue_settings dialogue;
+  std::size_t reminders_per_scan = 100;
 };
 
 class conversation_engine {
  public:
   conversation_engine(store::store& store, const knowledge_base& knowledge, const clock& clock,
-                      std::size_t history_limit);
+                      engine_settings settings);
 
   // Starts a new conversation (empty `conversation_id`) or resumes one.
   void open(std::string shop, std::string buyer, std::string conversation_id,
             std::function<void(open_result)> done);
 
-  // Classifies the message, composes the reply, and stores both in one transaction. `done` runs
-  // once the transaction has committed (or failed): only then may the message be acknowledged.
-  void receive(const store::conversation& conversation, buyer_message message,
+  // Classifies the message, decides, and stores the message, the bot's messages and the new
+  // state in one transaction. `current` is the conversation as the caller last saw it. `done`
+  // runs once the transaction has committed (or failed): only then may the message be
+  // acknowledged.
+  void receive(store::conversation current, buyer_message message,
                std::function<void(turn_result)> done);
 
+  // Sends every reminder that is due now (and hands off those whose reminders ran out); `done`
+  // gets what was sent, for delivery to connected buyers.
+  void send_due_reminders(std::function<void(std::vector<unprompted>)> done);
+
  private:
+  void decide_and_store(store::conversation current, buyer_message message, int attempts_left,
+                        std::function<void(turn_result)> done);
+
   store::store& store_;
   const knowledge_base& knowledge_;
   const clock& clock_;
-  std::size_t history_limit_;
+  engine_settings settings_;
 };
 
 // A fresh conversation id: 128 random bits as 32 lowercase hex digits.
 std::string new_conversation_id();
 
 // The JSON kept with an outbound message so a resumed conversation can show it again:
-// {"requests":[{"item","type","label","why"}...],"quick_replies":[...]}.
-std::string reply_payload(const replies::reply& reply);
+// {"kind":...,"requests":[{"item","type","label","why"}...],"quick_replies":[...]}.
+std::string message_payload(const bot_message& message);
 
 }  // namespace shouhou::bot

@@ -1,22 +1,50 @@
 #include "bot/knowledge.hpp"
 
-namespace shouhou::bot {
+#include <openssl/evp.h>
 
-knowledge_load load_knowledge(const std::filesystem::path& intents_dir,
-                              const std::filesystem::path& replies_dir,
-                              intents::engine_options options) {
-  auto intents_loaded = intents::engine::load(intents_dir, options);
-  auto replies_loaded = replies::book::load(replies_dir);
+namespace shouhou::bot {
+namespace {
+
+std::string short_hash(const std::string& text) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  EVP_Digest(text.data(), text.size(), digest, &size, EVP_sha256(), nullptr);
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned int i = 0; i < 6 && i < size; ++i) {
+    out.push_back(hex[digest[i] >> 4]);
+    out.push_back(hex[digest[i] & 0xf]);
+  }
+  return out;
+}
+
+}  // namespace
+
+knowledge_load load_knowledge(const knowledge_files& files, intents::engine_options options) {
+  auto intents_loaded = intents::engine::load(files.intents_dir, options);
+  auto replies_loaded = replies::book::load(files.replies_dir);
+  auto policy_loaded = replies::policy::load(files.policy_file);
   knowledge_load out;
-  out.errors = std::move(intents_loaded.errors);
-  out.errors.insert(out.errors.end(), replies_loaded.errors.begin(), replies_loaded.errors.end());
+  for (auto* errors : {&intents_loaded.errors, &replies_loaded.errors, &policy_loaded.errors}) {
+    out.errors.insert(out.errors.end(), errors->begin(), errors->end());
+  }
   if (!out.errors.empty()) return out;
   auto k = std::make_shared<knowledge>();
   k->intents = std::move(intents_loaded.engine);
   k->replies = std::move(replies_loaded.book);
-  k->version = k->intents->version().substr(0, 12) + "-" + k->replies->version().substr(0, 12);
+  k->policy = std::move(policy_loaded.policy);
+  k->version =
+      short_hash(k->intents->version() + k->replies->version() + k->policy->version());
   out.snapshot = std::move(k);
   return out;
+}
+
+knowledge_load knowledge_base::reload(const knowledge_files& files,
+                                      intents::engine_options options) {
+  std::lock_guard lock(reload_mutex_);
+  auto loaded = load_knowledge(files, options);
+  if (loaded.snapshot) replace(loaded.snapshot);
+  return loaded;
 }
 
 }  // namespace shouhou::bot

@@ -79,7 +79,7 @@ std::string render(std::string_view frame) {
     if (obj["confidence"].get_double().get(confidence)) confidence = 0;
     char conf[16];
     std::snprintf(conf, sizeof conf, "%.2f", confidence);
-    out = "bot [" + str("reason") + " " + conf + "]: " + str("text");
+    out = "bot [" + str("reason") + " " + conf + ", " + str("kind") + "]: " + str("text");
     simdjson::dom::array requests;
     if (!obj["requests"].get_array().get(requests)) {
       for (auto item : requests) {
@@ -259,9 +259,10 @@ class client : public std::enable_shared_from_this<client> {
     } else if (type == "reply") {
       if (!obj["in_reply_to"].get_string().get(id)) pending_.erase(std::string(id));
     } else if (type == "ack") {
-      bool duplicate = false;
-      if (obj["duplicate"].get_bool().get(duplicate)) duplicate = false;
-      if (duplicate && !obj["id"].get_string().get(id)) pending_.erase(std::string(id));
+      // No replies follow a resent message, nor a message to a conversation a person has.
+      int64_t replies = 0;
+      if (obj["replies"].get_int64().get(replies)) replies = 0;
+      if (replies == 0 && !obj["id"].get_string().get(id)) pending_.erase(std::string(id));
     }
     cv_.notify_all();
   }

@@ -46,6 +46,44 @@ void server_state::stop_all() {
   for (auto& c : open) c->shutdown();
 }
 
+void server_state::watch(const std::string& conversation,
+                         const std::shared_ptr<conversation_viewer>& v) {
+  std::lock_guard lock(mutex_);
+  viewers_.emplace(conversation, v);
+}
+
+void server_state::unwatch(const std::string& conversation, const conversation_viewer* v) {
+  std::lock_guard lock(mutex_);
+  auto [first, last] = viewers_.equal_range(conversation);
+  for (auto it = first; it != last; ++it) {
+    if (auto p = it->second.lock(); !p || p.get() == v) {
+      viewers_.erase(it);
+      return;
+    }
+  }
+}
+
+void server_state::deliver(std::vector<bot::unprompted> sent) {
+  for (auto& u : sent) {
+    auto shared = std::make_shared<const bot::unprompted>(std::move(u));
+    std::vector<std::shared_ptr<conversation_viewer>> to;
+    {
+      std::lock_guard lock(mutex_);
+      auto [first, last] = viewers_.equal_range(shared->conversation.id);
+      for (auto it = first; it != last; ++it) {
+        if (auto v = it->second.lock()) to.push_back(std::move(v));
+      }
+    }
+    // A buyer who is not connected reads it in the history when they come back.
+    for (auto& v : to) v->deliver(shared);
+  }
+}
+
+std::size_t server_state::watched() const {
+  std::lock_guard lock(mutex_);
+  return viewers_.size();
+}
+
 }  // namespace detail
 
 // Accepts connections, each onto its own strand.
@@ -104,8 +142,9 @@ class listener : public std::enable_shared_from_this<listener> {
 };
 
 chat_server::chat_server(net::io_context& ioc, const bot::server_config& config,
-                         bot::conversation_engine& engine, const bot::knowledge_base& knowledge)
-    : state_(std::make_shared<detail::server_state>(ioc, config, engine, knowledge)) {}
+                         bot::conversation_engine& engine, bot::knowledge_base& knowledge)
+    : state_(std::make_shared<detail::server_state>(ioc, config, engine, knowledge)),
+      reminder_timer_(net::make_strand(ioc)) {}
 
 chat_server::~chat_server() = default;
 
@@ -119,13 +158,32 @@ bool chat_server::listen(const bot::endpoint_spec& where, std::string& error) {
   listener_ = std::make_shared<listener>(state_);
   if (!listener_->open(tcp::endpoint(address, where.port), error)) return false;
   listener_->start();
+  schedule_reminders();
   return true;
+}
+
+void chat_server::schedule_reminders() {
+  // Every instance scans; the store's state versions make sure each reminder is sent once.
+  reminder_timer_.expires_after(std::chrono::seconds(1));
+  reminder_timer_.async_wait([this, state = state_](beast::error_code ec) {
+    if (ec) return;  // cancelled: the server is stopping
+    state->engine.send_due_reminders([this, state](std::vector<bot::unprompted> sent) {
+      state->deliver(std::move(sent));
+      net::post(reminder_timer_.get_executor(), [this] {
+        if (!stopped_) schedule_reminders();
+      });
+    });
+  });
 }
 
 tcp::endpoint chat_server::local_endpoint() const { return listener_->local_endpoint(); }
 
 void chat_server::stop() {
   if (listener_) listener_->stop();
+  net::post(reminder_timer_.get_executor(), [this] {
+    stopped_ = true;
+    reminder_timer_.cancel();
+  });
   // Arm the grace timer before telling connections, on the timer's strand, so that the last
   // connection's cancel cannot come before the wait it cancels.
   net::post(state_->grace_timer.get_executor(), [state = state_] {

@@ -7,6 +7,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <memory>
 #include <string>
 
@@ -21,8 +22,9 @@ class listener;
 
 class chat_server {
  public:
+  // `knowledge` is swapped by reloads (POST /v1/admin/reload).
   chat_server(boost::asio::io_context& ioc, const bot::server_config& config,
-              bot::conversation_engine& engine, const bot::knowledge_base& knowledge);
+              bot::conversation_engine& engine, bot::knowledge_base& knowledge);
   ~chat_server();
 
   // Binds and starts accepting. Returns false and sets `error` when the address cannot be used.
@@ -31,14 +33,20 @@ class chat_server {
   // The address actually bound (with the real port when 0 was asked for).
   boost::asio::ip::tcp::endpoint local_endpoint() const;
 
-  // Stops accepting, lets every open connection finish the turn it is in and flush its frames,
-  // then closes it with 1001 (going away). Connections still open after config.shutdown_grace
+  // Stops accepting and reminding, lets every open connection finish the turn it is in and flush
+  // its frames, then closes it with 1001 (going away). The chat_server must outlive the
+  // io_context's run(). Connections still open after config.shutdown_grace
   // are cut by stopping the io_context.
   void stop();
 
  private:
   std::shared_ptr<detail::server_state> state_;
   std::shared_ptr<listener> listener_;
+  // Scans the store for due reminders once a second; used on its own strand.
+  boost::asio::steady_timer reminder_timer_;
+  bool stopped_ = false;
+
+  void schedule_reminders();
 };
 
 }  // namespace shouhou::connectors

@@ -16,7 +16,10 @@ chat_session::chat_session(beast::tcp_stream&& stream, std::shared_ptr<detail::s
       state_(std::move(state)),
       queue_(state_->config.write_queue_max_frames, state_->config.write_queue_max_bytes) {}
 
-chat_session::~chat_session() { state_->remove(this); }
+chat_session::~chat_session() {
+  if (conversation_) state_->unwatch(conversation_->id, this);
+  state_->remove(this);
+}
 
 void chat_session::run(beast::http::request<beast::http::string_body> req) {
   if (!state_->add(shared_from_this())) return;  // stopping: dropping the socket closes it
@@ -41,6 +44,19 @@ void chat_session::shutdown() {
     // A frame in the middle of being handled finishes first; next() closes after it.
     if (!self->busy_) self->close_after_flush(websocket::close_code::going_away,
                                               "server shutting down", false);
+  });
+}
+
+void chat_session::deliver(std::shared_ptr<const bot::unprompted> sent) {
+  net::post(ws_.get_executor(), [self = shared_from_this(), sent = std::move(sent)] {
+    if (!self->conversation_ || self->conversation_->id != sent->conversation.id) return;
+    // Keep the newest state we know of, so our next turn is decided on it.
+    if (sent->conversation.state_version > self->conversation_->state_version) {
+      self->conversation_ = sent->conversation;
+    }
+    for (const auto& m : sent->messages) {
+      self->send(reply_frame(m, sent->conversation, {}, nullptr, sent->version));
+    }
   });
 }
 
@@ -125,6 +141,7 @@ void chat_session::on_opened(bot::open_result opened) {
     case outcome::opened:
     case outcome::resumed:
       conversation_ = opened.conversation;
+      state_->watch(conversation_->id, shared_from_this());
       send(welcome_frame(opened));
       break;
     case outcome::unknown_conversation:
@@ -150,8 +167,16 @@ void chat_session::on_turn(std::string id, bot::turn_result turn) {
     spdlog::error("chat: storing message {} of {} failed: {}", id, conversation_->id, turn.error);
     send(error_frame({"store_failed", "the message was not saved; send it again", id}));
   } else {
-    send(ack_frame(id, turn.duplicate));
-    if (!turn.duplicate) send(reply_frame(id, turn));
+    send(ack_frame(id, turn.duplicate, turn.messages.size()));
+    if (turn.conversation.state_version > conversation_->state_version) {
+      conversation_ = turn.conversation;
+    }
+    bool first = true;
+    for (const auto& m : turn.messages) {
+      send(reply_frame(m, *conversation_, id, first ? &turn.classification : nullptr,
+                       turn.version));
+      first = false;
+    }
   }
   next();
 }

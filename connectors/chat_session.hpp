@@ -21,6 +21,7 @@
 namespace shouhou::connectors {
 
 class chat_session : public detail::connection,
+                     public detail::conversation_viewer,
                      public std::enable_shared_from_this<chat_session> {
  public:
   chat_session(boost::beast::tcp_stream&& stream, std::shared_ptr<detail::server_state> state);
@@ -29,6 +30,7 @@ class chat_session : public detail::connection,
   // Completes the WebSocket upgrade `req` asked for and starts reading.
   void run(boost::beast::http::request<boost::beast::http::string_body> req);
   void shutdown() override;
+  void deliver(std::shared_ptr<const bot::unprompted> sent) override;
 
  private:
   void on_accept(boost::beast::error_code ec);

@@ -18,16 +18,21 @@ class http_session : public detail::connection,
   http_session(boost::asio::ip::tcp::socket&& socket, std::shared_ptr<detail::server_state> state);
   ~http_session() override;
 
+  using request = boost::beast::http::request<boost::beast::http::string_body>;
+  using response = boost::beast::http::response<boost::beast::http::string_body>;
+
   void run();
   void shutdown() override;
 
  private:
-  using request = boost::beast::http::request<boost::beast::http::string_body>;
-  using response = boost::beast::http::response<boost::beast::http::string_body>;
 
   void do_read();
   void on_read(boost::beast::error_code ec, std::size_t bytes);
   response handle(const request& req) const;
+  void send(std::shared_ptr<response> res);
+  // The request carries the admin bearer token (compared in constant time).
+  bool authorized(const request& req) const;
+  void start_reload(unsigned version, bool keep_alive);
   void on_write(bool keep_alive, boost::beast::error_code ec, std::size_t bytes);
   void do_close();
 

@@ -142,35 +142,58 @@ json history_item(const store::message& m) {
   return item;
 }
 
+// The conversation's reason and phase, as the frames show them.
+json conversation_json(const store::conversation& c) {
+  json out = {{"phase", c.phase.empty() ? "new" : c.phase}};
+  if (auto state = bot::state_from_json(c.state)) {
+    if (!state->reason.empty()) out["reason"] = state->reason;
+    out["confidence"] = state->confidence;
+    out["flags"] = state->flags;
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string welcome_frame(const bot::open_result& opened) {
   json history = json::array();
   for (const auto& m : opened.history) history.push_back(history_item(m));
-  return dump({{"type", "welcome"},
-               {"conversation", opened.conversation.id},
-               {"resumed", opened.what == bot::open_result::outcome::resumed},
-               {"history", std::move(history)},
-               {"version", opened.version}});
+  json frame = {{"type", "welcome"},
+                {"conversation", opened.conversation.id},
+                {"resumed", opened.what == bot::open_result::outcome::resumed},
+                {"history", std::move(history)},
+                {"version", opened.version}};
+  frame.update(conversation_json(opened.conversation));
+  return dump(frame);
 }
 
-std::string ack_frame(std::string_view id, bool duplicate) {
-  return dump({{"type", "ack"}, {"id", id}, {"duplicate", duplicate}});
+std::string ack_frame(std::string_view id, bool duplicate, std::size_t replies) {
+  return dump({{"type", "ack"}, {"id", id}, {"duplicate", duplicate}, {"replies", replies}});
 }
 
-std::string reply_frame(std::string_view in_reply_to, const bot::turn_result& turn) {
-  const auto& c = turn.classification;
+std::string reply_frame(const bot::bot_message& message, const store::conversation& conversation,
+                        std::string_view in_reply_to,
+                        const intents::classification* classification,
+                        std::string_view version) {
   json frame = {{"type", "reply"},
-                {"in_reply_to", in_reply_to},
-                {"text", turn.reply.text},
-                {"reason", c.reason},
-                {"confidence", c.confidence},
-                {"unsure", c.unsure},
-                {"flags", c.flags},
-                {"requests", requests_json(turn.reply.requests)},
-                {"quick_replies", turn.reply.quick_replies},
-                {"version", turn.version}};
-  if (!c.runner_up.empty()) frame["runner_up"] = c.runner_up;
+                {"kind", message.kind},
+                {"text", message.text},
+                {"reason", "other"},
+                {"confidence", 0.0},
+                {"flags", json::array()},
+                {"requests", requests_json(message.requests)},
+                {"quick_replies", message.quick_replies},
+                {"version", version}};
+  frame.update(conversation_json(conversation));
+  if (!in_reply_to.empty()) frame["in_reply_to"] = in_reply_to;
+  if (classification) {
+    json m = {{"reason", classification->reason},
+              {"confidence", classification->confidence},
+              {"unsure", classification->unsure},
+              {"flags", classification->flags}};
+    if (!classification->runner_up.empty()) m["runner_up"] = classification->runner_up;
+    frame["message"] = std::move(m);
+  }
   return dump(frame);
 }
 

@@ -41,8 +41,13 @@ client_frame parse_client_frame(std::string_view json, const frame_limits& limit
 
 // Server frames, serialised. Text that is not valid UTF-8 is replaced, never thrown on.
 std::string welcome_frame(const bot::open_result& opened);
-std::string ack_frame(std::string_view id, bool duplicate);
-std::string reply_frame(std::string_view in_reply_to, const bot::turn_result& turn);
+// `replies`: how many reply frames follow for this message (0 once a person has the case).
+std::string ack_frame(std::string_view id, bool duplicate, std::size_t replies);
+// One frame per bot message. `in_reply_to` is empty for messages the bot sends by itself
+// (reminders); `classification` is the buyer message's, given with the first frame of a turn.
+std::string reply_frame(const bot::bot_message& message, const store::conversation& conversation,
+                        std::string_view in_reply_to,
+                        const intents::classification* classification, std::string_view version);
 std::string error_frame(const frame_error& error);
 
 // Number of Unicode code points in valid UTF-8 text.

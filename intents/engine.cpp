@@ -64,6 +64,21 @@ std::size_t target_index(const std::string& id) {
   return k_targets;  // not reached: the reader accepts known ids only
 }
 
+// True when `word` stands in `text` at byte `p`. A byte loop: std::string_view::starts_with calls
+// memcmp, which costs more than the comparison for these 3-9 byte words.
+inline bool has_at(std::string_view text, std::size_t p, std::string_view word) {
+  if (p > text.size() || word.size() > text.size() - p) return false;
+  for (std::size_t i = 0; i < word.size(); ++i) {
+    if (text[p + i] != word[i]) return false;
+  }
+  return true;
+}
+
+// True when `word` ends in `text` right before byte `end`.
+inline bool ends_at(std::string_view text, std::size_t end, std::string_view word) {
+  return end >= word.size() && has_at(text, end - word.size(), word);
+}
+
 // Length of the UTF-8 character that ends right before `end`.
 std::size_t last_char_len(std::string_view s, std::size_t end) {
   std::size_t n = 0;
@@ -88,13 +103,12 @@ std::string_view negator_before(std::string_view text, std::size_t start) {
     std::size_t end = start;
     if (pass == 1) {
       const auto filler = std::find_if(k_fillers.begin(), k_fillers.end(),
-                                       [&](auto f) { return text.substr(0, start).ends_with(f); });
+                                       [&](auto f) { return ends_at(text, start, f); });
       if (filler == k_fillers.end()) return {};
       end = start - filler->size();
     }
-    const std::string_view before = text.substr(0, end);
     for (const auto neg : k_negators) {
-      if (!before.ends_with(neg)) continue;
+      if (!ends_at(text, end, neg)) continue;
       const std::size_t neg_pos = end - neg.size();
       const std::size_t prev_len = last_char_len(text, neg_pos);
       const std::size_t first_len = first_char_len(text, neg_pos);
@@ -107,22 +121,6 @@ std::string_view negator_before(std::string_view text, std::size_t start) {
     }
   }
   return {};
-}
-
-// Where the clause after the last contrast marker starts, or npos. One backward scan: libstdc++'s
-// rfind of a multi-byte needle is quadratic.
-std::size_t contrast_start(std::string_view text) {
-  for (std::size_t p = text.size(); p-- > 0;) {
-    if (static_cast<unsigned char>(text[p]) < 0xE0) continue;  // markers start with 3-byte chars
-    const std::string_view rest = text.substr(p);
-    for (const auto marker : k_contrast) {
-      if (rest.size() >= 3 && rest[1] == marker[1] && rest[2] == marker[2] &&
-          rest[0] == marker[0] && rest.starts_with(marker)) {
-        return p + marker.size();
-      }
-    }
-  }
-  return std::string_view::npos;
 }
 
 // True when the pattern has a gap: '.', a negated class, \S, \W, \D or \p followed by *, + or
@@ -240,6 +238,46 @@ std::vector<std::string> literal_phrases(std::string_view re) {
   return out;
 }
 
+// The code point of the UTF-8 character at `p` (ASCII letters lower-cased), or 0 past the end.
+char32_t code_point_at(std::string_view s, std::size_t p) {
+  if (p >= s.size()) return 0;
+  const auto b0 = static_cast<unsigned char>(s[p]);
+  if (b0 < 0x80) return b0 >= 'A' && b0 <= 'Z' ? b0 - 'A' + 'a' : b0;
+  const std::size_t len = first_char_len(s, p);
+  char32_t cp = b0 & (len == 2 ? 0x1Fu : len == 3 ? 0x0Fu : 0x07u);
+  for (std::size_t i = 1; i < len; ++i) cp = (cp << 6) | (static_cast<unsigned char>(s[p + i]) & 0x3Fu);
+  return cp;
+}
+
+// The characters a match of `r` can start with, sorted; empty when that is not known.
+std::vector<char32_t> first_chars_of(const rule& r) {
+  std::vector<char32_t> out;
+  if (r.regex == RE2::QuoteMeta(r.text)) {
+    if (!r.text.empty()) out.push_back(code_point_at(r.text, 0));
+    return out;
+  }
+  for (const auto& phrase : literal_phrases(r.regex)) {
+    if (phrase.empty()) return {};
+    out.push_back(code_point_at(phrase, 0));
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+// Every string `r` matches, ASCII lower-cased, when it is a list of literal phrases; else empty.
+std::vector<std::string> phrases_of(const rule& r) {
+  std::vector<std::string> out =
+      r.regex == RE2::QuoteMeta(r.text) ? std::vector<std::string>{r.text} : literal_phrases(r.regex);
+  for (auto& phrase : out) {
+    if (phrase.empty()) return {};
+    for (char& c : phrase) {
+      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    }
+  }
+  return out;
+}
+
 // A clause ends at ASCII punctuation or a space (the normaliser made them ASCII).
 bool is_clause_break(char c) {
   return c == ',' || c == '.' || c == '!' || c == '?' || c == ';' || c == '~' || c == ' ' ||
@@ -262,18 +300,120 @@ std::string_view hypothetical_before(std::string_view text, std::size_t start) {
   return {};
 }
 
-// True when the text holds the first character of any negator or hypothetical marker, i.e.
-// when occurrences need to be looked at one by one.
-bool has_cue(std::string_view text) {
-  for (std::size_t p = 0; p + 3 <= text.size(); ++p) {
-    if (static_cast<unsigned char>(text[p]) < 0xE4) continue;
-    const std::string_view c = text.substr(p, 3);
-    if (c == "不" || c == "没" || c == "无" || c == "未" || c == "别" || c == "非" || c == "并" ||
-        c == "如" || c == "要" || c == "万" || c == "假" || c == "若" || c == "担") {
-      return true;
-    }
+// True when a pattern looks at what comes before its match: ^, \A, \b or \B (conservatively: any
+// '^', also inside a class, and any backslash before A, b or B).
+bool depends_on_context(std::string_view re) {
+  if (re.find('^') != std::string_view::npos) return true;
+  for (std::size_t i = 0; i + 1 < re.size(); ++i) {
+    if (re[i] == '\\' && (re[i + 1] == 'A' || re[i + 1] == 'b' || re[i + 1] == 'B')) return true;
   }
   return false;
+}
+
+// The code point of the 3-byte UTF-8 character at `p`, or 0 when there is none.
+char32_t cjk_at(std::string_view text, std::size_t p) {
+  if (p + 3 > text.size()) return 0;
+  const auto b0 = static_cast<unsigned char>(text[p]);
+  if ((b0 & 0xF0) != 0xE0) return 0;
+  return (static_cast<char32_t>(b0 & 0x0F) << 12) |
+         (static_cast<char32_t>(static_cast<unsigned char>(text[p + 1]) & 0x3F) << 6) |
+         (static_cast<char32_t>(static_cast<unsigned char>(text[p + 2]) & 0x3F));
+}
+
+// True for the first character of a negator, supposition or contrast marker. One bit test: most
+// characters are none of these.
+bool is_marker_start(char32_t cp) {
+  static const auto bits = [] {
+    std::array<std::uint64_t, 0x10000 / 64> b{};
+    for (const char32_t c : {U'不', U'没', U'无', U'未', U'别', U'并', U'如', U'要', U'万', U'假', U'若',
+                             U'担', U'但', U'可', U'就', U'只', U'而', U'然'}) {
+      b[c >> 6] |= std::uint64_t{1} << (c & 63);
+    }
+    return b;
+  }();
+  return cp < 0x10000 && ((bits[cp >> 6] >> (cp & 63)) & 1) != 0;
+}
+
+// Where the markers of one message are, found in one pass over its characters.
+struct markers {
+  // Where a match starting there is negated (negator_before is not empty there).
+  std::vector<std::uint32_t> negations;
+  // Per clause with a supposition: where its first marker ends; matches from there to the
+  // clause's end do not count.
+  std::vector<std::uint32_t> suppositions;
+  // Where the clause after the last contrast marker starts, or npos.
+  std::size_t contrast = std::string_view::npos;
+};
+
+void find_markers(std::string_view text, markers& out) {
+  out.negations.clear();
+  out.suppositions.clear();
+  out.contrast = std::string_view::npos;
+  const auto propose = [&](std::size_t at) {
+    if (at <= text.size() && !negator_before(text, at).empty() &&
+        std::find(out.negations.begin(), out.negations.end(), at) == out.negations.end()) {
+      out.negations.push_back(static_cast<std::uint32_t>(at));
+    }
+  };
+  bool in_supposition = false;
+  for (std::size_t p = 0; p < text.size();) {
+    const auto lead = static_cast<unsigned char>(text[p]);
+    if (lead < 0xE0 || lead >= 0xF0) {
+      if (is_clause_break(text[p])) in_supposition = false;
+      p += first_char_len(text, p);
+      continue;
+    }
+    // Only a few first characters can start a marker; compare whole words only for them.
+    const char32_t cp = cjk_at(text, p);
+    if (!is_marker_start(cp)) {
+      p += 3;
+      continue;
+    }
+    switch (cp) {
+      case U'不': case U'没': case U'无': case U'未': case U'别': case U'并': {
+        for (const auto neg : k_negators) {
+          if (!has_at(text, p, neg)) continue;
+          const std::size_t end = p + neg.size();
+          propose(end);
+          for (const auto f : k_fillers) {
+            if (has_at(text, end, f)) propose(end + f.size());
+          }
+        }
+        break;
+      }
+      default:
+        break;
+    }
+    switch (cp) {
+      case U'如': case U'要': case U'万': case U'假': case U'若': case U'担':
+        if (!in_supposition) {
+          for (const auto m : k_hypothetical) {
+            if (has_at(text, p, m)) {
+              out.suppositions.push_back(static_cast<std::uint32_t>(p + m.size()));
+              in_supposition = true;
+              break;
+            }
+          }
+        }
+        break;
+      default:
+        break;
+    }
+    switch (cp) {
+      case U'但': case U'可': case U'不': case U'就': case U'只': case U'而': case U'然': {
+        for (const auto c : k_contrast) {
+          if (has_at(text, p, c)) {
+            out.contrast = p + c.size();
+            break;
+          }
+        }
+        break;
+      }
+      default:
+        break;
+    }
+    p += 3;
+  }
 }
 
 }  // namespace
@@ -285,6 +425,20 @@ struct engine::impl {
   std::vector<std::string> where;             // per rule: "file.yaml:line"
   std::vector<std::unique_ptr<RE2>> regexes;  // per rule, to find where it matched
   std::unique_ptr<RE2::Set> set;              // every rule, matched once per message
+  // The same rules anchored at the start: which rules match right after a negator.
+  std::unique_ptr<RE2::Set> anchored;
+  // Per rule: the pattern depends on what precedes the match (^, \b, \B, \A), so matching it on
+  // a suffix of the text could differ; such rules are placed by the exact search.
+  std::vector<std::uint8_t> context_sensitive;
+  // Per rule: the characters a match can start with (code points, sorted), from its literal
+  // phrases; empty when unknown (any character). Lets most negation points and tie-breaks skip
+  // the regex engine.
+  std::vector<std::vector<char32_t>> first_chars;
+  // Per rule: every string it matches, when it is a list of literal phrases (most rules are),
+  // ASCII lower-cased like messages; else empty. Where such a rule matched is found by
+  // comparing bytes, not by the regex engine: cheaper, and it leaves the set's DFA states
+  // in the cache.
+  std::vector<std::vector<std::string>> phrases;
   std::array<double, k_flags.size()> flag_threshold{};
   detail::keyword_model model{k_reasons.size()};
   engine_stats stats;
@@ -310,6 +464,7 @@ engine::load_result engine::load(const std::filesystem::path& dir, engine_option
     if (b.is_flag) p->flag_threshold[target_index(b.id) - k_reasons.size()] = b.threshold;
   }
   p->set = std::make_unique<RE2::Set>(rule_options(k_set_max_mem), RE2::UNANCHORED);
+  p->anchored = std::make_unique<RE2::Set>(rule_options(k_set_max_mem), RE2::ANCHOR_START);
   for (auto& r : read.data.rules) {
     const auto error = [&](std::string message) {
       result.errors.push_back(file_error{r.file, r.line, r.column, std::move(message)});
@@ -330,10 +485,15 @@ engine::load_result engine::load(const std::filesystem::path& dir, engine_option
       continue;
     }
     std::string set_error;
-    if (p->set->Add(r.regex, &set_error) < 0) {
+    if (p->set->Add(r.regex, &set_error) < 0 || p->anchored->Add(r.regex, &set_error) < 0) {
       error("bad pattern: " + set_error);
       continue;
     }
+    p->context_sensitive.push_back(depends_on_context(r.regex) ? 1 : 0);
+    p->first_chars.push_back(first_chars_of(r));
+    p->phrases.push_back(p->context_sensitive.back() != 0 || p->first_chars.back().empty()
+                             ? std::vector<std::string>{}
+                             : phrases_of(r));
     p->target.push_back(target_index(r.target));
     p->where.push_back(std::filesystem::path(r.file).filename().string() + ":" +
                        std::to_string(r.line));
@@ -344,7 +504,7 @@ engine::load_result engine::load(const std::filesystem::path& dir, engine_option
     result.errors.push_back(file_error{dir.string(), 0, 0, "the intent files define no patterns"});
   }
   if (!result.errors.empty()) return result;
-  if (!p->set->Compile()) {
+  if (!p->set->Compile() || !p->anchored->Compile()) {
     result.errors.push_back(
         file_error{dir.string(), 0, 0, "the patterns together exceed the matcher's memory budget"});
     return result;
@@ -407,8 +567,14 @@ struct hit {
 struct scratch {
   std::string text;
   std::vector<int> fired;
+  std::vector<int> more;             // fired in a part of the text
+  std::vector<std::uint8_t> placed;  // per rule: k_bad, k_boosted bits
+  markers marks;
   std::vector<hit> hits;
 };
+
+constexpr std::uint8_t k_bad = 1;      // may have an occurrence that is negated or supposed
+constexpr std::uint8_t k_boosted = 2;  // has an occurrence after the contrast
 
 scratch& thread_scratch() {
   thread_local scratch s;
@@ -423,6 +589,40 @@ std::size_t engine::match_only(std::string_view normalized_text) const {
   impl_->set->Match(normalized_text, &fired);
   return fired.size();
 }
+
+namespace {
+
+// Where literal rule `i` (m.phrases[i] not empty) next matches in `text` at or after `from`, or
+// npos: the leftmost start, as the regex engine would find it.
+std::size_t next_literal(const engine::impl& m, std::size_t i, std::string_view text,
+                         std::size_t from) {
+  const auto& first = m.first_chars[i];
+  for (std::size_t p = from; p < text.size(); p += first_char_len(text, p)) {
+    if (!std::binary_search(first.begin(), first.end(), code_point_at(text, p))) continue;
+    for (const auto& phrase : m.phrases[i]) {
+      if (has_at(text, p, phrase)) return p;
+    }
+  }
+  return std::string_view::npos;
+}
+
+// Where rule `i` first matches in `text`, if before `limit`; else npos or something >= limit.
+// With known first characters, candidate starts are tried with an anchored match (cheap);
+// otherwise one unanchored search.
+std::size_t first_position(const engine::impl& m, std::size_t i, std::string_view text,
+                           std::size_t limit) {
+  if (!m.phrases[i].empty()) return next_literal(m, i, text, 0);
+  const auto& first = m.first_chars[i];
+  if (first.empty() || m.context_sensitive[i]) return find_from(*m.regexes[i], text, 0);
+  const re2::StringPiece whole(text.data(), text.size());
+  for (std::size_t p = 0; p < text.size() && p < limit; p += first_char_len(text, p)) {
+    if (!std::binary_search(first.begin(), first.end(), code_point_at(text, p))) continue;
+    if (m.regexes[i]->Match(whole, p, text.size(), RE2::ANCHOR_START, nullptr, 0)) return p;
+  }
+  return std::string_view::npos;
+}
+
+}  // namespace
 
 classification engine::classify(std::string_view raw) const {
   return classify(raw, impl_->options.explain);
@@ -452,11 +652,69 @@ classification engine::classify(std::string_view raw, bool explain) const {
   std::array<double, k_targets> score{};
   std::array<double, k_targets> penalty{};
   std::array<bool, k_targets> vetoed{};
-  const std::size_t boost_from = contrast_start(text);
+  find_markers(text, s.marks);
+  const std::size_t boost_from = s.marks.contrast;
   const bool has_contrast = boost_from != std::string_view::npos;
-  const bool look = has_contrast || has_cue(text);
   std::vector<hit>& hits = s.hits;
   hits.clear();
+
+  // Where each fired rule matched matters only near a negator, in a supposition or after a
+  // contrast. The markers are found once (one pass each); the rules that match right after a
+  // negator (the anchored set, at each negation point), in a supposition (the set over the text
+  // from the supposition on) or after the contrast (the set over that part) are found with a few
+  // more set matches. Only a rule that may be negated or supposed is then searched occurrence by
+  // occurrence, since it may have a good occurrence elsewhere.
+  const bool look =
+      has_contrast || !s.marks.negations.empty() || !s.marks.suppositions.empty();
+  bool search_all = fallback;  // a set ran out of memory: search every fired rule
+  // Literal rules are placed by comparing bytes; the sets run only for the others.
+  const bool need_sets = std::any_of(fired.begin(), fired.end(), [&](int i) {
+    return m.phrases[static_cast<std::size_t>(i)].empty();
+  });
+  if (look) s.placed.assign(m.rules.size(), 0);
+  if (look) {
+    // Literal rules: compare their phrases at the negation points, look for them from each
+    // supposition and from the contrast on.
+    for (const int index : fired) {
+      const auto i = static_cast<std::size_t>(index);
+      if (m.phrases[i].empty()) continue;
+      const auto& first = m.first_chars[i];
+      for (const std::uint32_t at : s.marks.negations) {
+        if (!std::binary_search(first.begin(), first.end(), code_point_at(text, at))) continue;
+        if (std::any_of(m.phrases[i].begin(), m.phrases[i].end(),
+                        [&](const std::string& phrase) { return has_at(text, at, phrase); })) {
+          s.placed[i] |= k_bad;
+        }
+      }
+      for (const std::uint32_t at : s.marks.suppositions) {
+        if (next_literal(m, i, text, at) != std::string_view::npos) s.placed[i] |= k_bad;
+      }
+      if (has_contrast && next_literal(m, i, text, boost_from) != std::string_view::npos) {
+        s.placed[i] |= k_boosted;
+      }
+    }
+  }
+  if (look && need_sets) {
+    const auto mark = [&](const RE2::Set& set, std::size_t from, std::uint8_t bit) {
+      s.more.clear();
+      RE2::Set::ErrorInfo part{};
+      if (!set.Match(text.substr(from), &s.more, &part) && part.kind != RE2::Set::kNoError) {
+        search_all = true;
+      }
+      for (const int i : s.more) s.placed[static_cast<std::size_t>(i)] |= bit;
+    };
+    for (const std::uint32_t at : s.marks.negations) {
+      // Run the anchored set only when a fired rule can start with the character there.
+      const char32_t c = code_point_at(text, at);
+      const bool any = std::any_of(fired.begin(), fired.end(), [&](int i) {
+        const auto& first = m.first_chars[static_cast<std::size_t>(i)];
+        return first.empty() || std::binary_search(first.begin(), first.end(), c);
+      });
+      if (any) mark(*m.anchored, at, k_bad);
+    }
+    for (const std::uint32_t at : s.marks.suppositions) mark(*m.set, at, k_bad);
+    if (has_contrast) mark(*m.set, boost_from, k_boosted);
+  }
 
   for (const int index : fired) {
     const auto i = static_cast<std::size_t>(index);
@@ -466,11 +724,18 @@ classification engine::classify(std::string_view raw, bool explain) const {
     double mult = 1.0;
     outcome how = outcome::counted;
     std::string_view cue;
-    if (look) {
+    const bool literal = !m.phrases[i].empty();
+    if (look && (literal || !search_all) && !(s.placed[i] & k_bad) && !m.context_sensitive[i]) {
+      if (s.placed[i] & k_boosted) {
+        mult = k_contrast_boost;
+        how = outcome::contrast;
+      }
+    } else if (look) {
       mult = 0.0;
       std::size_t from = 0;
       for (int n = 0; n < k_max_occurrences; ++n) {
-        const std::size_t start = find_from(*m.regexes[i], text, from);
+        const std::size_t start =
+            literal ? next_literal(m, i, text, from) : find_from(*m.regexes[i], text, from);
         if (start == std::string_view::npos) break;
         from = start + std::max<std::size_t>(first_char_len(text, start), 1);
         if (const std::string_view neg = negator_before(text, start); !neg.empty()) {
@@ -525,8 +790,18 @@ classification engine::classify(std::string_view raw, bool explain) const {
     known_pairs = m.model.score(text, posterior.data());
     if (known_pairs > 0) {
       constexpr double chance = 1.0 / static_cast<double>(k_reasons.size());
+      // A reason whose words were negated or supposed ("没坏", "如果坏了") gets nothing from the
+      // model either: it would learn those very words back from the patterns.
+      std::array<bool, k_reasons.size()> denied{};
+      for (const hit& h : hits) {
+        const std::size_t t = m.target[h.rule];
+        if (t < k_reasons.size() && m.rules[h.rule].kind != rule_kind::negative &&
+            (h.how == outcome::negated || h.how == outcome::hypothetical)) {
+          denied[t] = true;
+        }
+      }
       for (std::size_t t = 0; t < k_reasons.size(); ++t) {
-        if (vetoed[t]) continue;
+        if (vetoed[t] || denied[t]) continue;
         const double add = m.options.model_weight * (posterior[t] - chance) / (1.0 - chance);
         if (posterior[t] >= k_model_floor) score[t] += add;
       }
@@ -538,8 +813,13 @@ classification engine::classify(std::string_view raw, bool explain) const {
   for (std::size_t t = 0; t < k_reasons.size(); ++t) {
     if (score[t] > 0) order[n++] = t;
   }
-  std::stable_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(n),
-                   [&](std::size_t a, std::size_t b) { return score[a] > score[b]; });
+  // Insertion sort, stable and without the buffer std::stable_sort allocates (n <= 13).
+  for (std::size_t k = 1; k < n; ++k) {
+    const std::size_t moving = order[k];
+    std::size_t j = k;
+    for (; j > 0 && score[order[j - 1]] < score[moving]; --j) order[j] = order[j - 1];
+    order[j] = moving;
+  }
   // Equal best scores: the reason stated first wins. Positions are only looked up then.
   if (n > 1 && score[order[0]] == score[order[1]]) {
     const auto position = [&](std::size_t t) {
@@ -549,7 +829,7 @@ classification engine::classify(std::string_view raw, bool explain) const {
             m.rules[h.rule].kind == rule_kind::negative) {
           continue;
         }
-        pos = std::min(pos, find_from(*m.regexes[h.rule], text, 0));
+        pos = std::min(pos, first_position(m, h.rule, text, pos));
       }
       return pos;
     };

@@ -628,18 +628,96 @@ book::load_result book::load(const std::filesystem::path& dir) {
   return result;
 }
 
-reply book::first_reply(std::string_view reason, std::size_t variant, const variables& vars) const {
+namespace {
+
+// Flags in the order their texts take precedence when a message carries several.
+constexpr std::array<std::string_view, 4> k_flag_precedence = {"escalation", "wants_human",
+                                                               "angry", "risk"};
+
+bool has_flag(const std::vector<std::string>& flags, std::string_view f) {
+  return std::find(flags.begin(), flags.end(), f) != flags.end();
+}
+
+}  // namespace
+
+std::string book::title(std::string_view reason) const {
   const reason_spec& spec = impl_->find(reason);
+  return spec.title ? spec.title->render({}) : spec.id;
+}
+
+std::string book::apology(std::string_view reason, std::size_t variant,
+                          const std::vector<std::string>& flags, const variables& vars) const {
+  const reason_spec& spec = impl_->find(reason);
+  const reason_spec& other = impl_->find(k_other);
+  for (std::string_view f : k_flag_precedence) {
+    if (!has_flag(flags, f)) continue;
+    for (const reason_spec* s : {&spec, &other}) {
+      auto it = s->flags.find(f);
+      if (it != s->flags.end() && !it->second.apology.empty()) {
+        return it->second.apology[variant % it->second.apology.size()].render(vars);
+      }
+    }
+  }
+  return spec.apology[variant % spec.apology.size()].render(vars);
+}
+
+std::string book::request(std::string_view reason, const variables& vars) const {
+  return impl_->find(reason).request.render(vars);
+}
+
+std::vector<evidence_item> book::checklist(std::string_view reason, const variables& vars) const {
+  std::vector<evidence_item> out;
+  for (const item_spec& item : impl_->find(reason).evidence)
+    out.push_back({item.id, item.type, item.label.render(vars), item.why.render(vars)});
+  return out;
+}
+
+std::vector<quick_reply_option> book::quick_replies(std::string_view reason,
+                                                    const variables& vars) const {
+  std::vector<quick_reply_option> out;
+  for (const quick_reply_spec& q : impl_->find(reason).quick_replies)
+    out.push_back({q.label.render(vars), q.reason});
+  return out;
+}
+
+std::string book::text(std::string_view reason, text_kind kind,
+                       const std::vector<std::string>& flags, const variables& vars) const {
+  const reason_spec& spec = impl_->find(reason);
+  const reason_spec& other = impl_->find(k_other);
+  if (kind == text_kind::handoff) {
+    for (std::string_view f : k_flag_precedence) {
+      if (!has_flag(flags, f)) continue;
+      for (const reason_spec* s : {&spec, &other}) {
+        auto it = s->flags.find(f);
+        if (it != s->flags.end() && it->second.handoff) return it->second.handoff->render(vars);
+      }
+    }
+  }
+  auto pick = [&](const std::optional<text_template> reason_spec::*member) {
+    const auto& own = spec.*member;
+    return own ? own->render(vars) : (other.*member)->render(vars);
+  };
+  switch (kind) {
+    case text_kind::follow_up:
+      return pick(&reason_spec::follow_up);
+    case text_kind::reminder:
+      return pick(&reason_spec::reminder);
+    case text_kind::handoff:
+      return pick(&reason_spec::handoff);
+  }
+  return {};
+}
+
+reply book::first_reply(std::string_view reason, std::size_t variant, const variables& vars,
+                        const std::vector<std::string>& flags) const {
   reply out;
-  const std::string apology = spec.apology[variant % spec.apology.size()].render(vars);
-  const std::string request = spec.request.render(vars);
-  out.text = apology;
-  if (!apology.empty() && !request.empty()) out.text += '\n';
-  out.text += request;
-  for (const item_spec& item : spec.evidence)
-    out.requests.push_back({item.id, item.type, item.label.render(vars), item.why.render(vars)});
-  for (const quick_reply_spec& q : spec.quick_replies)
-    out.quick_replies.push_back(q.label.render(vars));
+  const std::string apology_text = apology(reason, variant, flags, vars);
+  const std::string request_text = request(reason, vars);
+  out.text = apology_text;
+  if (!apology_text.empty() && !request_text.empty()) out.text += '\n';
+  out.text += request_text;
+  out.requests = checklist(reason, vars);
+  for (auto& q : quick_replies(reason, vars)) out.quick_replies.push_back(std::move(q.label));
   return out;
 }
 

@@ -34,6 +34,20 @@ struct reply {
   std::vector<std::string> quick_replies;  // buttons the buyer may tap
 };
 
+// A button; tapping it sends `label` as the buyer's message. `reason` is the refund reason the
+// tap selects, empty when it selects none.
+struct quick_reply_option {
+  std::string label;
+  std::string reason;
+};
+
+// The texts of a conversation after its first answer.
+enum class text_kind {
+  follow_up,  // says what arrived and what is still {missing}
+  reminder,   // after the buyer has been silent
+  handoff,    // the conversation goes to a person
+};
+
 // Values for the template variables ({order}, {shop}, ...). A variable with no value is left
 // out of the text gracefully (see README), never printed as a raw placeholder.
 using variables = std::map<std::string, std::string, std::less<>>;
@@ -52,7 +66,22 @@ class book {
   // The first answer to a message of `reason`: an apology (variant number `variant`, taken modulo
   // the number of variants, so callers rotate) and the information request with its checklist.
   // An unknown reason gets the reply for "other".
-  reply first_reply(std::string_view reason, std::size_t variant, const variables& vars) const;
+  // `flags` (intents::k_flags ids) pick the flag variants of the apology, e.g. a fuller one for
+  // "angry".
+  reply first_reply(std::string_view reason, std::size_t variant, const variables& vars,
+                    const std::vector<std::string>& flags = {}) const;
+
+  // The pieces, for callers that compose their own messages. Each falls back as the README
+  // says ("Fallbacks"); an unknown reason is treated as "other".
+  std::string title(std::string_view reason) const;  // the reason's title, else its id
+  std::string apology(std::string_view reason, std::size_t variant,
+                      const std::vector<std::string>& flags, const variables& vars) const;
+  std::string request(std::string_view reason, const variables& vars) const;
+  std::vector<evidence_item> checklist(std::string_view reason, const variables& vars) const;
+  std::vector<quick_reply_option> quick_replies(std::string_view reason,
+                                                const variables& vars) const;
+  std::string text(std::string_view reason, text_kind kind, const std::vector<std::string>& flags,
+                   const variables& vars) const;
 
   // Content hash of the files the book was built from (hex SHA-256).
   const std::string& version() const { return version_; }

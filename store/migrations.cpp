@@ -33,7 +33,27 @@ CREATE UNIQUE INDEX messages_client_id ON messages(conversation, client_id)
 CREATE INDEX messages_conversation_seq ON messages(conversation, seq);
 )sql";
 
-constexpr std::array<std::string_view, 1> k_steps{k_v1};
+// Version 2: the conversation engine's state (with an optimistic-concurrency version), the
+// reminder schedule, and the record of handoffs to people.
+constexpr std::string_view k_v2 = R"sql(
+ALTER TABLE conversations ADD COLUMN state TEXT NOT NULL DEFAULT '';
+ALTER TABLE conversations ADD COLUMN state_version INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE conversations ADD COLUMN phase TEXT NOT NULL DEFAULT 'new';
+ALTER TABLE conversations ADD COLUMN remind_at_ms INTEGER;
+CREATE INDEX conversations_remind_at ON conversations(remind_at_ms)
+  WHERE remind_at_ms IS NOT NULL;
+CREATE TABLE handoffs(
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  conversation TEXT NOT NULL REFERENCES conversations(id),
+  at_ms INTEGER NOT NULL,
+  trigger TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  snapshot TEXT NOT NULL
+);
+CREATE INDEX handoffs_conversation ON handoffs(conversation);
+)sql";
+
+constexpr std::array<std::string_view, 2> k_steps{k_v1, k_v2};
 
 status read_version(sqlite3* db, int& version) {
   stmt_handle stmt;

@@ -35,7 +35,12 @@ struct sqlite_store::impl {
     turn t;
     turn_handler done;
   };
-  using operation = std::variant<create_op, load_op, append_op>;
+  struct due_op {
+    std::int64_t now_ms = 0;
+    std::size_t limit = 0;
+    conversations_handler done;
+  };
+  using operation = std::variant<create_op, load_op, append_op, due_op>;
 
   // What applying an operation produced; handed to its handler once the batch's fate is known.
   struct outcome {
@@ -43,6 +48,7 @@ struct sqlite_store::impl {
     bool duplicate = false;
     std::optional<conversation> found;
     std::vector<message> history;
+    std::vector<conversation> due;
 
     static outcome failed(status why) {
       outcome o;
@@ -64,6 +70,8 @@ struct sqlite_store::impl {
   outcome apply(create_op& op);
   outcome apply(load_op& op);
   outcome apply(append_op& op);
+  outcome apply(due_op& op);
+  static conversation read_conversation(sqlite3_stmt* s, std::string id, int first_column);
   status find_conversation(const std::string& id, std::optional<conversation>& found);
   status insert_message(const message& m, const std::string& conversation_id, bool inbound);
   status run_statement(sqlite3_stmt* s, std::string_view what);
@@ -81,6 +89,7 @@ struct sqlite_store::impl {
   detail::db_handle db_;
   stmt_handle begin_, commit_, rollback_, savepoint_, release_, rollback_to_;
   stmt_handle insert_conversation_, select_conversation_, insert_message_, select_history_;
+  stmt_handle update_state_, insert_handoff_, select_due_;
 
   std::mutex mutex_;
   std::condition_variable wake_;
@@ -152,7 +161,18 @@ status sqlite_store::impl::open() {
       {&insert_conversation_,
        "INSERT INTO conversations(id, shop, buyer, created_at_ms) VALUES(?, ?, ?, ?)"
        " ON CONFLICT(id) DO NOTHING"},
-      {&select_conversation_, "SELECT shop, buyer, created_at_ms FROM conversations WHERE id = ?"},
+      {&select_conversation_,
+       "SELECT shop, buyer, created_at_ms, state, state_version, phase, remind_at_ms"
+       " FROM conversations WHERE id = ?"},
+      {&update_state_,
+       "UPDATE conversations SET state = ?, phase = ?, remind_at_ms = ?,"
+       " state_version = state_version + 1 WHERE id = ? AND state_version = ?"},
+      {&insert_handoff_,
+       "INSERT INTO handoffs(conversation, at_ms, trigger, reason, snapshot) VALUES(?, ?, ?, ?, ?)"},
+      {&select_due_,
+       "SELECT id, shop, buyer, created_at_ms, state, state_version, phase, remind_at_ms"
+       " FROM conversations WHERE remind_at_ms IS NOT NULL AND remind_at_ms <= ?"
+       " ORDER BY remind_at_ms LIMIT ?"},
       {&insert_message_,
        "INSERT INTO messages(conversation, direction, client_id, text, reason, confidence,"
        " order_no, payload, at_ms) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"},
@@ -203,7 +223,8 @@ void sqlite_store::impl::close() {
   if (writer_.joinable()) writer_.join();
   for (stmt_handle* s :
        {&begin_, &commit_, &rollback_, &savepoint_, &release_, &rollback_to_, &insert_conversation_,
-        &select_conversation_, &insert_message_, &select_history_}) {
+        &select_conversation_, &insert_message_, &select_history_, &update_state_, &insert_handoff_,
+        &select_due_}) {
     s->reset();
   }
   db_.reset();
@@ -326,36 +347,85 @@ sqlite_store::impl::outcome sqlite_store::impl::apply(load_op& op) {
 }
 
 sqlite_store::impl::outcome sqlite_store::impl::apply(append_op& op) {
-  const message& in = op.t.inbound;
-  const std::string& id = in.conversation;
-  if (in.client_id.empty()) {
-    return outcome::failed(status::failure("appending to conversation " + in_quotes(id) +
-                                           ": the inbound message has no client_id"));
+  const std::string& id = op.t.conversation;
+  const std::string where = "appending to conversation " + in_quotes(id);
+  if (op.t.inbound && op.t.inbound->client_id.empty()) {
+    return outcome::failed(status::failure(where + ": the inbound message has no client_id"));
   }
-  for (const message& reply : op.t.replies) {
-    if (!reply.conversation.empty() && reply.conversation != id) {
-      return outcome::failed(status::failure("appending to conversation " + in_quotes(id) +
-                                             ": a reply belongs to conversation " +
-                                             in_quotes(reply.conversation)));
-    }
+  auto foreign = [&](const message& m) { return !m.conversation.empty() && m.conversation != id; };
+  if ((op.t.inbound && foreign(*op.t.inbound)) ||
+      std::any_of(op.t.replies.begin(), op.t.replies.end(), foreign)) {
+    return outcome::failed(status::failure(where + ": a message belongs to another conversation"));
   }
-  // Checked first, for a clearer message than "FOREIGN KEY constraint failed".
   std::optional<conversation> found;
   if (status st = find_conversation(id, found); !st.ok) return outcome::failed(st);
   if (!found)
     return outcome::failed(status::failure("conversation " + in_quotes(id) + " does not exist"));
 
-  if (status st = insert_message(in, id, true); !st.ok) return outcome::failed(st);
-  // ON CONFLICT DO NOTHING inserted nothing: this client_id was stored by an earlier turn.
-  if (sqlite3_changes(db()) == 0) {
-    outcome out;
-    out.duplicate = true;
-    return out;
+  if (op.t.inbound) {
+    if (status st = insert_message(*op.t.inbound, id, true); !st.ok) return outcome::failed(st);
+    if (sqlite3_changes(db()) == 0) {
+      outcome out;
+      out.duplicate = true;
+      return out;
+    }
+  }
+  if (const auto& st = op.t.state) {
+    const std::optional<std::int64_t> remind =
+        st->remind_at_ms ? std::optional<std::int64_t>(st->remind_at_ms) : std::nullopt;
+    if (status s = execute(db(), update_state_.get(), where + ": writing its state", st->state,
+                           st->phase, remind, id, st->expected_version);
+        !s.ok) {
+      return outcome::failed(s);
+    }
+    if (sqlite3_changes(db()) == 0) {
+      status conflict = status::failure(where + ": its state changed since it was read");
+      conflict.conflict = true;
+      return outcome::failed(conflict);
+    }
   }
   for (const message& reply : op.t.replies) {
     if (status st = insert_message(reply, id, false); !st.ok) return outcome::failed(st);
   }
+  if (const auto& h = op.t.handoff) {
+    if (status st = execute(db(), insert_handoff_.get(), where + ": recording the handoff", id,
+                            h->at_ms, h->trigger, h->reason, h->snapshot);
+        !st.ok) {
+      return outcome::failed(st);
+    }
+  }
   return {};
+}
+
+sqlite_store::impl::outcome sqlite_store::impl::apply(due_op& op) {
+  outcome out;
+  sqlite3_stmt* s = select_due_.get();
+  detail::reset_on_exit reset(s);
+  const std::string what = "looking up due reminders";
+  const auto limit = static_cast<std::int64_t>(
+      std::min<std::size_t>(op.limit, std::numeric_limits<std::int64_t>::max()));
+  if (int rc = detail::bind_all(s, op.now_ms, limit); rc != SQLITE_OK) {
+    return outcome::failed(detail::error(db(), rc, what));
+  }
+  int rc = SQLITE_OK;
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    out.due.push_back(read_conversation(s, detail::column_text(s, 0), 1));
+  }
+  if (rc != SQLITE_DONE) return outcome::failed(detail::error(db(), rc, what));
+  return out;
+}
+
+conversation sqlite_store::impl::read_conversation(sqlite3_stmt* s, std::string id, int first) {
+  conversation c;
+  c.id = std::move(id);
+  c.shop = detail::column_text(s, first);
+  c.buyer = detail::column_text(s, first + 1);
+  c.created_at_ms = sqlite3_column_int64(s, first + 2);
+  c.state = detail::column_text(s, first + 3);
+  c.state_version = sqlite3_column_int64(s, first + 4);
+  c.phase = detail::column_text(s, first + 5);
+  c.remind_at_ms = sqlite3_column_int64(s, first + 6);  // NULL reads as 0: none due
+  return c;
 }
 
 status sqlite_store::impl::find_conversation(const std::string& id,
@@ -370,8 +440,7 @@ status sqlite_store::impl::find_conversation(const std::string& id,
     return {};
   }
   if (rc != SQLITE_ROW) return detail::error(db(), rc, what);
-  found = conversation{id, detail::column_text(s, 0), detail::column_text(s, 1),
-                       sqlite3_column_int64(s, 2)};
+  found = read_conversation(s, id, 0);
   return {};
 }
 
@@ -406,6 +475,8 @@ void sqlite_store::impl::deliver(operation& op, outcome out) noexcept {
       if (l->done) l->done(std::move(out.st), std::move(out.found), std::move(out.history));
     } else if (auto* a = std::get_if<append_op>(&op)) {
       if (a->done) a->done(std::move(out.st), out.duplicate);
+    } else if (auto* d = std::get_if<due_op>(&op)) {
+      if (d->done) d->done(std::move(out.st), std::move(out.due));
     }
   } catch (...) {
     // A handler's exception has nowhere useful to go; the writer must go on serving the others.
@@ -453,6 +524,11 @@ void sqlite_store::load_conversation(std::string id, std::size_t history_limit, 
 
 void sqlite_store::append_turn(turn t, turn_handler done) {
   impl_->submit(impl::append_op{std::move(t), std::move(done)});
+}
+
+void sqlite_store::due_reminders(std::int64_t now_ms, std::size_t limit,
+                                 conversations_handler done) {
+  impl_->submit(impl::due_op{now_ms, limit, std::move(done)});
 }
 
 }  // namespace shouhou::store

@@ -62,6 +62,7 @@ class sqlite_store final : public store {
   // every reply as 'out' with a NULL client_id, all in the inbound's conversation (a reply naming
   // another conversation fails the turn). `seq` fields are ignored; SQLite assigns them.
   void append_turn(turn t, turn_handler done) override;
+  void due_reminders(std::int64_t now_ms, std::size_t limit, conversations_handler done) override;
 
   // Implementation detail, public only so the .cpp's helpers can name it.
   struct impl;

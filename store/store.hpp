@@ -22,8 +22,11 @@ namespace shouhou::store {
 struct status {
   bool ok = true;
   std::string error;  // what went wrong, for logs and error frames; empty when ok
+  // The write was refused because the conversation's state changed since it was read (another
+  // instance or a reminder wrote first): reload and decide again. Implies !ok.
+  bool conflict = false;
 
-  static status failure(std::string why) { return {false, std::move(why)}; }
+  static status failure(std::string why) { return {false, std::move(why), false}; }
 };
 
 struct conversation {
@@ -31,6 +34,28 @@ struct conversation {
   std::string shop;
   std::string buyer;
   std::int64_t created_at_ms = 0;  // milliseconds since the Unix epoch
+  // The conversation engine's state: opaque text (JSON) to the store, with a version that every
+  // state write bumps, so that writers based on an old read are refused (status::conflict).
+  std::string state;
+  std::int64_t state_version = 0;
+  std::string phase;              // the state's phase, kept apart for queries ("new" at first)
+  std::int64_t remind_at_ms = 0;  // when the buyer is due a reminder; 0 when none is
+};
+
+// A new state for a conversation, written only if its version is still `expected_version`.
+struct state_update {
+  std::int64_t expected_version = 0;
+  std::string state;
+  std::string phase;
+  std::int64_t remind_at_ms = 0;
+};
+
+// The moment a conversation goes to a person, with everything the bot knew.
+struct handoff_record {
+  std::int64_t at_ms = 0;
+  std::string trigger;   // why now: "checklist_complete", "wants_human", "escalation", ...
+  std::string reason;    // the refund reason at handoff
+  std::string snapshot;  // JSON of what the bot knew; cases are built from it
 };
 
 enum class direction { inbound, outbound };
@@ -49,11 +74,15 @@ struct message {
   std::int64_t at_ms = 0;      // milliseconds since the Unix epoch
 };
 
-// A buyer's message with the replies it produced, written in one transaction so that an
-// acknowledged message always has its reply stored too.
+// What one step of a conversation writes, in one transaction: the buyer's message (none for a
+// step the bot takes by itself, such as a reminder), the bot's replies, the new state, and the
+// handoff if the step hands off. An acknowledged message always has its reply stored too.
 struct turn {
-  message inbound;
+  std::string conversation;       // the conversation id
+  std::optional<message> inbound;
   std::vector<message> replies;
+  std::optional<state_update> state;
+  std::optional<handoff_record> handoff;
 };
 
 class store {
@@ -75,9 +104,16 @@ class store {
   virtual void load_conversation(std::string id, std::size_t history_limit,
                                  load_handler done) = 0;
 
-  // Appends a buyer message and its replies atomically, idempotent on
-  // (inbound.conversation, inbound.client_id). Fails if the conversation does not exist.
+  // Writes a turn atomically. Idempotent on (conversation, inbound.client_id): a turn whose
+  // inbound message was stored before writes nothing and reports `duplicate`. Fails if the
+  // conversation does not exist, and with status::conflict if `state` is out of date.
   virtual void append_turn(turn t, turn_handler done) = 0;
+
+  using conversations_handler = std::function<void(status, std::vector<conversation>)>;
+
+  // Conversations whose reminder time is at or before `now_ms`, at most `limit`, earliest first.
+  virtual void due_reminders(std::int64_t now_ms, std::size_t limit,
+                             conversations_handler done) = 0;
 };
 
 }  // namespace shouhou::store

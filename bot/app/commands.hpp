@@ -7,7 +7,9 @@
 
 namespace shouhou::app {
 
-int serve(const bot::server_config& config);
-int intents_check(const std::filesystem::path& intents_dir);
+int serve(bot::server_config config);
+// `replies check`: loads intents, replies and policy together, prints every error located.
+int replies_check(const std::filesystem::path& intents_dir, const std::filesystem::path& replies_dir,
+                  const std::filesystem::path& policy_file);
 
 }  // namespace shouhou::app

@@ -8,6 +8,7 @@
 
 #include "bot/app/commands.hpp"
 #include "connectors/chat_client.hpp"
+#include "intents/commands.hpp"
 
 int main(int argc, char** argv) {
   using namespace shouhou;
@@ -31,6 +32,8 @@ int main(int argc, char** argv) {
   serve->add_option("--intents", config.intents_dir, "Folder of intent files")
       ->capture_default_str();
   serve->add_option("--replies", config.replies_dir, "Folder of reply files")
+      ->capture_default_str();
+  serve->add_option("--policy", config.policy_file, "Policy file (deadlines, resolutions)")
       ->capture_default_str();
   serve->add_option("--threads", config.threads, "Network threads; 0 means one per core")
       ->capture_default_str();
@@ -56,6 +59,15 @@ int main(int argc, char** argv) {
   serve->add_option("--history-limit", config.history_limit,
                     "Earlier messages replayed when a conversation resumes")
       ->capture_default_str();
+  long reminder_seconds = config.reminder_after.count();
+  serve->add_option("--reminder-after", reminder_seconds,
+                    "Seconds of buyer silence before a reminder of what is missing")
+      ->capture_default_str()->check(CLI::PositiveNumber);
+  serve->add_option("--max-reminders", config.max_reminders,
+                    "Reminders before the conversation goes to a person")
+      ->capture_default_str()->check(CLI::NonNegativeNumber);
+  serve->add_option("--admin-token", config.admin_token,
+                    "Bearer token for /v1/admin/*; default: DATA/admin.token, created if missing");
   serve->add_option("--unsure-below", config.unsure_below,
                     "Confidence under which the reason is reported as unsure")
       ->capture_default_str()->check(CLI::Range(0.0, 1.0));
@@ -75,10 +87,36 @@ int main(int argc, char** argv) {
       ->capture_default_str();
 
   std::filesystem::path intents_dir = SHOUHOU_SHIPPED_INTENTS;
+  std::filesystem::path replies_dir = SHOUHOU_SHIPPED_REPLIES;
+  std::filesystem::path policy_file = SHOUHOU_SHIPPED_POLICY;
+  std::filesystem::path corpus;
+  std::vector<std::string> texts;
+  bool json = false;
+  std::optional<double> min_macro_f1;
   auto* intents = app.add_subcommand("intents", "Supervisor tools for intent files");
   intents->require_subcommand(1);
   auto* check = intents->add_subcommand("check", "Validate intent files; exit 1 on any error");
-  check->add_option("--intents", intents_dir, "Folder of intent files")->capture_default_str();
+  auto* classify = intents->add_subcommand(
+      "classify", "Classify the texts given, or each line of standard input");
+  classify->add_option("texts", texts, "Texts to classify");
+  classify->add_flag("--json", json, "One JSON object a message");
+  auto* eval = intents->add_subcommand(
+      "eval", "Measure the intent files on labelled messages (JSON Lines)");
+  eval->add_option("--corpus", corpus, "Labelled messages, one JSON object a line")->required();
+  eval->add_flag("--json", json, "Print one JSON object with every figure");
+  eval->add_option("--min-macro-f1", min_macro_f1, "Exit 1 when macro-F1 is below this");
+  for (auto* cmd : {check, classify, eval}) {
+    cmd->add_option("--intents", intents_dir, "Folder of intent files")->capture_default_str();
+  }
+  auto* replies = app.add_subcommand("replies", "Supervisor tools for reply files");
+  replies->require_subcommand(1);
+  auto* replies_check = replies->add_subcommand(
+      "check", "Validate reply, policy and intent files together; exit 1 on any error");
+  replies_check->add_option("--replies", replies_dir, "Folder of reply files")
+      ->capture_default_str();
+  replies_check->add_option("--policy", policy_file, "Policy file")->capture_default_str();
+  replies_check->add_option("--intents", intents_dir, "Folder of intent files")
+      ->capture_default_str();
 
   CLI11_PARSE(app, argc, argv);
   spdlog::set_level(spdlog::level::from_str(log_level));
@@ -86,12 +124,19 @@ int main(int argc, char** argv) {
   if (*serve) {
     config.idle_timeout = std::chrono::seconds(idle_seconds);
     config.handshake_timeout = std::chrono::seconds(handshake_seconds);
+    config.reminder_after = std::chrono::seconds(reminder_seconds);
     return app::serve(config);
   }
   if (*chat_cmd) {
     chat.answer_timeout = std::chrono::seconds(answer_seconds);
     return connectors::run_chat(chat, std::cin, std::cout, std::cerr);
   }
-  if (*check) return app::intents_check(intents_dir);
+  if (*check) return intents::check_command(intents_dir, std::cout);
+  if (*classify) return intents::classify_command(intents_dir, json, texts, std::cin, std::cout,
+                                                  std::cerr);
+  if (*eval) {
+    return intents::eval_command(corpus, intents_dir, json, min_macro_f1, std::cout, std::cerr);
+  }
+  if (*replies_check) return app::replies_check(intents_dir, replies_dir, policy_file);
   return 2;
 }

@@ -2,7 +2,13 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <fcntl.h>
+#include <openssl/rand.h>
+#include <unistd.h>
+
 #include <csignal>
+#include <fstream>
+#include <functional>
 #include <iostream>
 #include <thread>
 #include <vector>
@@ -17,7 +23,48 @@ namespace shouhou::app {
 
 namespace net = boost::asio;
 
-int serve(const bot::server_config& config) {
+namespace {
+
+// The admin token from DATA/admin.token, created (random, readable by the owner only) on first
+// start so that a fresh install is never left with an open admin endpoint.
+bool load_or_create_admin_token(const std::filesystem::path& data, std::string& token,
+                                std::string& error) {
+  const auto path = data / "admin.token";
+  if (std::ifstream in(path); in) {
+    std::getline(in, token);
+    if (!token.empty()) return true;
+  }
+  unsigned char bytes[24];
+  if (RAND_bytes(bytes, sizeof bytes) != 1) {
+    error = "cannot make an admin token: no randomness";
+    return false;
+  }
+  static constexpr char hex[] = "0123456789abcdef";
+  token.clear();
+  for (unsigned char b : bytes) {
+    token.push_back(hex[b >> 4]);
+    token.push_back(hex[b & 0xf]);
+  }
+  const auto temp = data / "admin.token.tmp";
+  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  const std::string line = token + "\n";
+  const bool written = fd >= 0 && ::write(fd, line.data(), line.size()) ==
+                                      static_cast<ssize_t>(line.size()) &&
+                       ::fsync(fd) == 0;
+  if (fd >= 0) ::close(fd);
+  std::error_code ec;
+  if (written) std::filesystem::rename(temp, path, ec);
+  if (!written || ec) {
+    std::filesystem::remove(temp, ec);
+    error = "cannot write " + path.string();
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+int serve(bot::server_config config) {
   auto where = bot::parse_listen(config.listen);
   if (!where) {
     std::cerr << "shouhou: --listen \"" << config.listen << "\" is not HOST:PORT\n";
@@ -32,8 +79,15 @@ int serve(const bot::server_config& config) {
     return 1;
   }
 
-  auto loaded = bot::load_knowledge(config.intents_dir, config.replies_dir,
-                                    intents::engine_options{config.unsure_below});
+  std::string error;
+  if (config.admin_token.empty() &&
+      !load_or_create_admin_token(config.data_dir, config.admin_token, error)) {
+    std::cerr << "shouhou: " << error << "\n";
+    return 1;
+  }
+
+  const intents::engine_options intent_options{config.unsure_below};
+  auto loaded = bot::load_knowledge(config.files(), intent_options);
   if (!loaded.snapshot) {
     std::cerr << "shouhou: the intent and reply files have errors:\n"
               << intents::to_string(loaded.errors);
@@ -41,7 +95,6 @@ int serve(const bot::server_config& config) {
   }
   bot::knowledge_base knowledge(loaded.snapshot);
 
-  std::string error;
   const auto db_path = config.data_dir / "shouhou.db";
   auto store = store::sqlite_store::open(db_path.string(), {}, error);
   if (!store) {
@@ -50,10 +103,31 @@ int serve(const bot::server_config& config) {
   }
 
   bot::system_clock clock;
-  bot::conversation_engine engine(*store, knowledge, clock, config.history_limit);
+  bot::engine_settings settings;
+  settings.history_limit = config.history_limit;
+  settings.dialogue.reminder_after = config.reminder_after;
+  settings.dialogue.max_reminders = config.max_reminders;
+  bot::conversation_engine engine(*store, knowledge, clock, settings);
 
   net::io_context ioc;
   connectors::chat_server server(ioc, config, engine, knowledge);
+
+  // SIGHUP reloads the intent, reply and policy files; broken files leave the old ones live.
+  net::signal_set hangup(ioc, SIGHUP);
+  std::function<void()> wait_hangup = [&] {
+    hangup.async_wait([&](const boost::system::error_code& sig_ec, int) {
+      if (sig_ec) return;
+      auto reloaded = knowledge.reload(config.files(), intent_options);
+      if (reloaded.snapshot) {
+        spdlog::info("SIGHUP: reloaded, version {}", reloaded.snapshot->version);
+      } else {
+        spdlog::warn("SIGHUP: reload refused, still serving version {}:\n{}",
+                     knowledge.current()->version, intents::to_string(reloaded.errors));
+      }
+      wait_hangup();
+    });
+  };
+  wait_hangup();
   if (!server.listen(*where, error)) {
     std::cerr << "shouhou: " << error << "\n";
     return 1;
@@ -63,10 +137,12 @@ int serve(const bot::server_config& config) {
   signals.async_wait([&](const boost::system::error_code& sig_ec, int signal) {
     if (sig_ec) return;
     spdlog::info("received signal {}; shutting down", signal);
+    hangup.cancel();
     server.stop();
   });
 
   auto at = server.local_endpoint();
+  spdlog::info("admin token in {}", (config.data_dir / "admin.token").string());
   std::string host = at.address().is_v6() ? "[" + at.address().to_string() + "]"
                                           : at.address().to_string();
   // The one line on standard output: scripts and tests wait for it to know where to connect.
@@ -87,14 +163,15 @@ int serve(const bot::server_config& config) {
   return 0;
 }
 
-int intents_check(const std::filesystem::path& intents_dir) {
-  auto loaded = intents::engine::load(intents_dir);
-  if (!loaded.engine) {
+int replies_check(const std::filesystem::path& intents_dir, const std::filesystem::path& replies_dir,
+                  const std::filesystem::path& policy_file) {
+  auto loaded = bot::load_knowledge({intents_dir, replies_dir, policy_file}, {});
+  if (!loaded.snapshot) {
     std::cout << intents::to_string(loaded.errors);
     return 1;
   }
-  std::cout << "ok: " << intents_dir.string() << " (version " << loaded.engine->version().substr(0, 12)
-            << ")\n";
+  std::cout << "ok: " << replies_dir.string() << ", " << policy_file.string() << ", "
+            << intents_dir.string() << " (version " << loaded.snapshot->version << ")\n";
   return 0;
 }
 

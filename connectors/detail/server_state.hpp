@@ -25,9 +25,17 @@ class connection {
   virtual void shutdown() = 0;
 };
 
+// A connection showing a conversation: it receives what the bot sends by itself.
+class conversation_viewer {
+ public:
+  virtual ~conversation_viewer() = default;
+  // Callable from any thread; the viewer moves onto its own strand.
+  virtual void deliver(std::shared_ptr<const bot::unprompted> sent) = 0;
+};
+
 struct server_state {
   server_state(net::io_context& io, const bot::server_config& cfg, bot::conversation_engine& eng,
-               const bot::knowledge_base& know)
+               bot::knowledge_base& know)
       : ioc(io),
         config(cfg),
         engine(eng),
@@ -38,7 +46,7 @@ struct server_state {
   net::io_context& ioc;
   const bot::server_config& config;
   bot::conversation_engine& engine;
-  const bot::knowledge_base& knowledge;
+  bot::knowledge_base& knowledge;
   const frame_limits limits;
 
   // Registers an open connection; returns false when the server is stopping (the caller closes).
@@ -51,10 +59,18 @@ struct server_state {
   // Bounds the wait for connections on shutdown. Used only on its own strand.
   net::steady_timer grace_timer;
 
+  // Which connections show which conversation (a buyer may have several tabs open).
+  void watch(const std::string& conversation, const std::shared_ptr<conversation_viewer>& v);
+  void unwatch(const std::string& conversation, const conversation_viewer* v);
+  // Hands what the bot sent by itself to every connection showing that conversation.
+  void deliver(std::vector<bot::unprompted> sent);
+  std::size_t watched() const;
+
  private:
-  std::mutex mutex_;
+  mutable std::mutex mutex_;
   bool stopping_ = false;
   std::unordered_map<const connection*, std::weak_ptr<connection>> open_;
+  std::unordered_multimap<std::string, std::weak_ptr<conversation_viewer>> viewers_;
 };
 
 }  // namespace shouhou::connectors::detail

@@ -47,7 +47,7 @@ struct error {
 template <class T>
 class [[nodiscard]] result {
  public:
-  result(T value) : value_(std::in_place_index<0>, std::move(value)) {}  // NOLINT: implicit
+  result(T value) : value_(std::in_place_index<0>, std::move(value)) {}        // NOLINT: implicit
   result(evidence::error e) : value_(std::in_place_index<1>, std::move(e)) {}  // NOLINT
 
   bool ok() const noexcept { return value_.index() == 0; }

@@ -85,16 +85,29 @@ constexpr std::array<std::string_view, 22> k_classifiers = {
     "个", "件", "只", "瓶", "盒", "箱", "双", "套", "台", "条", "支",
     "包", "袋", "本", "张", "份", "罐", "片", "把", "颗", "粒", "斤"};
 
+// Byte loops: string_view::starts_with calls memcmp, which costs more than these short words.
+bool begins(std::string_view s, std::string_view w) {
+  if (w.size() > s.size()) return false;
+  for (std::size_t i = 0; i < w.size(); ++i) {
+    if (s[i] != w[i]) return false;
+  }
+  return true;
+}
+
+bool ends(std::string_view s, std::string_view w) {
+  return w.size() <= s.size() && begins(s.substr(s.size() - w.size()), w);
+}
+
 std::string_view starts_with_any(std::string_view s, const auto& list) {
   for (const auto w : list) {
-    if (s.starts_with(w)) return w;
+    if (begins(s, w)) return w;
   }
   return {};
 }
 
 std::string_view ends_with_any(std::string_view s, const auto& list) {
   for (const auto w : list) {
-    if (s.ends_with(w)) return w;
+    if (ends(s, w)) return w;
   }
   return {};
 }
@@ -106,30 +119,46 @@ void add(std::vector<entity>& out, std::string_view kind, std::string_view value
   if (!seen) out.push_back(entity{std::string(kind), std::string(value)});
 }
 
-// One Chinese digit before a classifier: 两件, 三个 (numbers with 十 are digits already).
-constexpr std::array<std::pair<std::string_view, char>, 10> k_chinese_digits = {{{"一", '1'},
-                                                                                {"两", '2'},
-                                                                                {"二", '2'},
-                                                                                {"三", '3'},
-                                                                                {"四", '4'},
-                                                                                {"五", '5'},
-                                                                                {"六", '6'},
-                                                                                {"七", '7'},
-                                                                                {"八", '8'},
-                                                                                {"九", '9'}}};
 
-void chinese_counts(std::string_view text, std::vector<entity>& out) {
-  for (std::size_t p = 0; p + 6 <= text.size(); ++p) {
-    if (static_cast<unsigned char>(text[p]) < 0xE0) continue;
-    const std::string_view rest = text.substr(p);
-    for (const auto& [word, digit] : k_chinese_digits) {
-      if (!rest.starts_with(word)) continue;
-      const std::string_view cls = starts_with_any(rest.substr(word.size()), k_classifiers);
-      // 一个 is mostly "a" (一个问题), so only 一件/一盒... and 两..九 count.
-      if (!cls.empty() && !(digit == '1' && cls == "个")) {
-        add(out, "count", std::string(1, digit) + std::string(cls));
-      }
-      break;
+// Bytes of the UTF-8 character that starts with `lead` (1 for a stray continuation byte).
+std::size_t first_len(char lead) {
+  const auto b = static_cast<unsigned char>(lead);
+  return b < 0xC0 ? 1 : b < 0xE0 ? 2 : b < 0xF0 ? 3 : 4;
+}
+
+// The digit of a Chinese digit character (一..九, 两), or 0.
+char chinese_digit(char32_t cp) {
+  switch (cp) {
+    case U'一': return '1';
+    case U'两': case U'二': return '2';
+    case U'三': return '3';
+    case U'四': return '4';
+    case U'五': return '5';
+    case U'六': return '6';
+    case U'七': return '7';
+    case U'八': return '8';
+    case U'九': return '9';
+    default: return 0;
+  }
+}
+
+// The code point of the 3-byte character at `p`, or 0.
+char32_t cjk_at(std::string_view s, std::size_t p) {
+  if (p + 3 > s.size() || (static_cast<unsigned char>(s[p]) & 0xF0) != 0xE0) return 0;
+  return (static_cast<char32_t>(static_cast<unsigned char>(s[p]) & 0x0F) << 12) |
+         (static_cast<char32_t>(static_cast<unsigned char>(s[p + 1]) & 0x3F) << 6) |
+         static_cast<char32_t>(static_cast<unsigned char>(s[p + 2]) & 0x3F);
+}
+
+// One Chinese digit before a classifier, from byte `from` on: 两件, 三个 (numbers with 十 are
+// digits already). 一个 is mostly "a" (一个问题), so only 一件/一盒... and 两..九 count.
+void chinese_counts(std::string_view text, std::size_t from, std::vector<entity>& out) {
+  for (std::size_t p = from; p + 6 <= text.size(); p += first_len(text[p])) {
+    const char digit = chinese_digit(cjk_at(text, p));
+    if (digit == 0) continue;
+    const std::string_view cls = starts_with_any(text.substr(p + 3), k_classifiers);
+    if (!cls.empty() && !(digit == '1' && cls == "个")) {
+      add(out, "count", std::string(1, digit) + std::string(cls));
     }
   }
 }
@@ -137,12 +166,21 @@ void chinese_counts(std::string_view text, std::vector<entity>& out) {
 }  // namespace
 
 void extract_entities_into(std::string_view text, std::vector<entity>& out) {
-  bool any_chinese_digit = false;
+  std::size_t first_digit = std::string_view::npos;  // of a Chinese digit, for chinese_counts
   for (std::size_t p = 0; p < text.size();) {
     const char c = text[p];
     if (!is_alnum(c)) {
-      any_chinese_digit = any_chinese_digit || static_cast<unsigned char>(c) >= 0xE4;
-      ++p;
+      const auto b = static_cast<unsigned char>(c);
+      if (b < 0x80) {
+        ++p;
+        continue;
+      }
+      // 一..九 and 两 start with E4 or E5.
+      if (first_digit == std::string_view::npos && (b == 0xE4 || b == 0xE5) &&
+          chinese_digit(cjk_at(text, p)) != 0) {
+        first_digit = p;
+      }
+      p += first_len(c);
       continue;
     }
     const std::size_t start = p;
@@ -205,7 +243,7 @@ void extract_entities_into(std::string_view text, std::vector<entity>& out) {
       }
     }
   }
-  if (any_chinese_digit) chinese_counts(text, out);
+  if (first_digit != std::string_view::npos) chinese_counts(text, first_digit, out);
 }
 
 std::vector<entity> extract_entities(std::string_view normalized) {

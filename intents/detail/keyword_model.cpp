@@ -62,16 +62,20 @@ void keyword_model::train() {
   while (size < features_ * 2) size *= 2;
   mask_ = size - 1;
   keys_.assign(size, k_empty);
-  log_.assign(size * classes_, 0.0f);
+  rows_.assign(size, 0);
+  log_.assign(features_ * classes_, 0.0f);
   const double vocabulary = static_cast<double>(std::max<std::size_t>(features_, 1));
+  std::uint32_t row = 0;
   for (const auto& [key, counts] : counts_) {
     std::size_t slot = slot_of(key, mask_);
     while (keys_[slot] != k_empty) slot = (slot + 1) & mask_;
     keys_[slot] = key;
+    rows_[slot] = row;
     for (std::size_t c = 0; c < classes_; ++c) {
       const double p = (counts[c] + k_smoothing) / (class_total_[c] + k_smoothing * vocabulary);
-      log_[slot * classes_ + c] = static_cast<float>(std::log(p));
+      log_[row * classes_ + c] = static_cast<float>(std::log(p));
     }
+    ++row;
   }
   counts_ = {};
 }
@@ -85,7 +89,7 @@ std::size_t keyword_model::score(std::string_view normalized, double* posterior)
     while (keys_[slot] != k_empty && keys_[slot] != key) slot = (slot + 1) & mask_;
     if (keys_[slot] != key) return;
     ++known;
-    const float* row = &log_[slot * classes_];
+    const float* row = &log_[rows_[slot] * classes_];
     for (std::size_t c = 0; c < classes_; ++c) posterior[c] += row[c];
   });
   if (known == 0) {
@@ -109,7 +113,8 @@ std::size_t keyword_model::score(std::string_view normalized, double* posterior)
 }
 
 std::size_t keyword_model::memory_bytes() const {
-  return keys_.capacity() * sizeof(std::uint64_t) + log_.capacity() * sizeof(float) +
+  return keys_.capacity() * sizeof(std::uint64_t) + rows_.capacity() * sizeof(std::uint32_t) +
+         log_.capacity() * sizeof(float) +
          class_total_.capacity() * sizeof(double);
 }
 

@@ -37,8 +37,11 @@ class keyword_model {
   std::size_t classes_;
   std::vector<double> class_total_;
   std::unordered_map<std::uint64_t, std::vector<double>> counts_;  // training only
-  // After train(): open addressing, keys_[slot] -> log_[slot * classes_ + c] (log P(pair|c)).
+  // After train(): open addressing, keys_[slot] -> row rows_[slot], whose log-probabilities are
+  // log_[row * classes_ + c] (log P(pair|c)). Rows are dense (one per known pair), so the table
+  // the model reads stays small in the cache it shares with the pattern matcher.
   std::vector<std::uint64_t> keys_;
+  std::vector<std::uint32_t> rows_;
   std::vector<float> log_;
   std::size_t mask_ = 0;
   std::size_t features_ = 0;

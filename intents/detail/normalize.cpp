@@ -61,12 +61,39 @@ void encode(char32_t cp, std::string& out) {
   }
 }
 
+// Same, to a buffer with room for 4 bytes; returns the end of what was written.
+char* encode_to(char32_t cp, char* w) {
+  if (cp < 0x80) {
+    *w++ = static_cast<char>(cp);
+  } else if (cp < 0x800) {
+    *w++ = static_cast<char>(0xC0 | (cp >> 6));
+    *w++ = static_cast<char>(0x80 | (cp & 0x3F));
+  } else if (cp < 0x10000) {
+    *w++ = static_cast<char>(0xE0 | (cp >> 12));
+    *w++ = static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    *w++ = static_cast<char>(0x80 | (cp & 0x3F));
+  } else {
+    *w++ = static_cast<char>(0xF0 | (cp >> 18));
+    *w++ = static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+    *w++ = static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    *w++ = static_cast<char>(0x80 | (cp & 0x3F));
+  }
+  return w;
+}
+
 // --- Traditional -> Simplified ----------------------------------------------------------------
 
 // Basic-plane characters only (every common Traditional character is there); 0 = unchanged.
 struct traditional_table {
   std::vector<char16_t> to_simplified;
+  // One bit per code point: has an entry in to_simplified. 8 KiB that stay in the L1 cache,
+  // where the 128 KiB table would push the pattern matcher's states out (most text has no
+  // Traditional character at all).
+  std::vector<std::uint64_t> has_entry;
   std::size_t size = 0;
+  bool maps(char32_t cp) const {
+    return cp < 0x10000 && !has_entry.empty() && ((has_entry[cp >> 6] >> (cp & 63)) & 1) != 0;
+  }
 };
 
 const traditional_table& traditional() {
@@ -77,6 +104,7 @@ const traditional_table& traditional() {
     try {
       const auto dict = opencc::MarisaDict::NewFromFile(f);
       t.to_simplified.assign(0x10000, 0);
+      t.has_entry.assign(0x10000 / 64, 0);
       for (const auto& entry : *dict->GetLexicon()) {
         const std::string key = entry->Key();
         const std::string value = entry->GetDefault();
@@ -88,10 +116,12 @@ const traditional_table& traditional() {
           continue;
         }
         t.to_simplified[from] = static_cast<char16_t>(to);
+        t.has_entry[from >> 6] |= std::uint64_t{1} << (from & 63);
         ++t.size;
       }
     } catch (...) {  // a damaged data file: leave Traditional characters as they are
       t.to_simplified.clear();
+      t.has_entry.clear();
       t.size = 0;
     }
     std::fclose(f);
@@ -125,7 +155,7 @@ char32_t map_char(char32_t cp, const traditional_table& t) {
     default: break;
   }
   if (is_emoji(cp)) return k_drop;
-  if (cp < t.to_simplified.size() && t.to_simplified[cp] != 0) return t.to_simplified[cp];
+  if (t.maps(cp)) return t.to_simplified[cp];
   return cp;
 }
 
@@ -156,6 +186,26 @@ int numeral_value(char32_t cp) {
 constexpr std::array<std::string_view, 20> k_units = {
     "小时", "天",   "日",     "周",     "星期",     "礼拜",   "年",     "分钟",   "元",   "块",
     "个月", "个星期", "个小时", "个礼拜", "个工作日", "个多月", "个多星期", "个多小时", "毛", "秒"};
+
+// First characters of k_units, and what follows 个 in them: a cheap test for normalize_into.
+bool is_unit_start(char32_t cp) {
+  switch (cp) {
+    case U'小': case U'天': case U'日': case U'周': case U'星': case U'礼': case U'年':
+    case U'分': case U'元': case U'块': case U'毛': case U'秒':
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool is_unit_after_ge(char32_t cp) {
+  switch (cp) {
+    case U'月': case U'星': case U'小': case U'礼': case U'工': case U'多':
+      return true;
+    default:
+      return false;
+  }
+}
 
 bool unit_follows(std::string_view rest) {
   for (const auto u : k_units) {
@@ -198,21 +248,12 @@ long long parse_number(const std::vector<int>& digits) {
   return any_unit ? total + section : -1;
 }
 
-bool may_hold_numeral(std::string_view s) {
-  // Every numeral character starts with 0xE4, 0xE5, 0xE7 or 0xE9 in UTF-8.
-  for (const char c : s) {
-    const auto b = static_cast<unsigned char>(c);
-    if (b == 0xE4 || b == 0xE5 || b == 0xE7 || b == 0xE9) return true;
-  }
-  return false;
-}
-
-// Rewrites Chinese numbers in place; the Arabic form is never longer than the Chinese one.
-void convert_numbers(std::string& s) {
-  if (!may_hold_numeral(s)) return;
-  std::size_t write = 0;
-  std::vector<int> digits;
-  for (std::size_t read = 0; read < s.size();) {
+// Rewrites Chinese numbers in place, from byte `from` on (the caller knows none comes earlier);
+// the Arabic form is never longer than the Chinese one.
+void convert_numbers(std::string& s, std::size_t from) {
+  std::size_t write = from;
+  thread_local std::vector<int> digits;
+  for (std::size_t read = from; read < s.size();) {
     char32_t cp = 0;
     std::size_t len = decode(s, read, cp);
     if (len == 0) len = 1;
@@ -258,22 +299,46 @@ constexpr int k_max_repeat = 3;
 }  // namespace
 
 void normalize_into(std::string_view text, std::string& out) {
-  out.clear();
-  out.reserve(text.size());
   const traditional_table& t = traditional();
-  char32_t last = 0;
+  // The output is never longer than 1.5 times the input: only a 2-byte character could map to a
+  // 3-byte one; everything else keeps its length or shrinks.
+  out.resize(text.size() + text.size() / 2 + 4);
+  char* const begin = out.data();
+  char* w = begin;
+  std::size_t first_numeral = std::string::npos;
+  bool numbers = false;  // a Chinese number may need converting
+  char32_t last = 0;  // for the repeat cut
   int run = 0;
+  char32_t prev = 0;  // the last character written, and whether the last two were numerals
+  bool prev_numeral = false;
+  bool prev2_numeral = false;
   for (std::size_t p = 0; p < text.size();) {
-    char32_t cp = 0;
-    const std::size_t len = decode(text, p, cp);
-    if (len == 0) {  // not UTF-8: pass the byte through
-      out += text[p++];
-      last = 0;
-      run = 0;
-      continue;
+    char32_t cp = static_cast<unsigned char>(text[p]);
+    if (cp < 0x80) {
+      ++p;
+    } else if ((cp & 0xF0) == 0xE0 && p + 2 < text.size() &&
+               (static_cast<unsigned char>(text[p + 1]) & 0xC0) == 0x80 &&
+               (static_cast<unsigned char>(text[p + 2]) & 0xC0) == 0x80) {
+      // The common case, a 3-byte character; CJK ideographs only need the Traditional table.
+      cp = ((cp & 0x0F) << 12) | ((static_cast<unsigned char>(text[p + 1]) & 0x3Fu) << 6) |
+           (static_cast<unsigned char>(text[p + 2]) & 0x3Fu);
+      p += 3;
+      if (cp >= 0x4E00 && cp <= 0x9FFF) {
+        if (t.maps(cp)) cp = t.to_simplified[cp];
+      } else {
+        cp = map_char(cp, t);
+      }
+    } else {
+      const std::size_t len = decode(text, p, cp);
+      if (len == 0) {  // not UTF-8: pass the byte through
+        *w++ = text[p++];
+        last = 0;
+        run = 0;
+        continue;
+      }
+      p += len;
+      cp = map_char(cp, t);
     }
-    p += len;
-    cp = map_char(cp, t);
     if (cp == k_drop) continue;
     if (is_space(cp)) {
       cp = ' ';
@@ -288,9 +353,28 @@ void normalize_into(std::string_view text, std::string& out) {
       last = cp;
       run = 1;
     }
-    encode(cp, out);
+    if (cp >= 0x4E00 && cp <= 0x9FFF) {
+      // convert_numbers changes something only where a numeral unit (十百千万) stands or a single
+      // digit precedes a unit of time or money (k_units): look for those on the way.
+      const int v = numeral_value(cp);
+      if (v >= 0 && first_numeral == std::string::npos) {
+        first_numeral = static_cast<std::size_t>(w - begin);
+      }
+      if (v >= 10 || (prev_numeral && is_unit_start(cp)) ||
+          (prev == U'个' && prev2_numeral && is_unit_after_ge(cp))) {
+        numbers = true;
+      }
+      prev2_numeral = prev_numeral;
+      prev_numeral = v >= 0;
+    } else {
+      prev2_numeral = prev_numeral;
+      prev_numeral = false;
+    }
+    prev = cp;
+    w = encode_to(cp, w);
   }
-  convert_numbers(out);
+  out.resize(static_cast<std::size_t>(w - begin));
+  if (numbers) convert_numbers(out, first_numeral);
 }
 
 std::string normalize(std::string_view text) {
@@ -344,7 +428,7 @@ std::string pattern_problem(std::string_view re) {
     }
   }
   std::string converted(re);
-  convert_numbers(converted);
+  convert_numbers(converted, 0);
   if (converted != re) {
     return "pattern has a Chinese number that messages carry as digits (e.g. 四十八 -> 48, "
            "三天 -> 3天); write it as it becomes: " + converted;

@@ -43,6 +43,10 @@ int bind_value(sqlite3_stmt* s, int index, double value) {
 
 int bind_value(sqlite3_stmt* s, int index, std::nullptr_t) { return sqlite3_bind_null(s, index); }
 
+int bind_value(sqlite3_stmt* s, int index, std::optional<std::int64_t> value) {
+  return value ? bind_value(s, index, *value) : bind_value(s, index, nullptr);
+}
+
 std::string column_text(sqlite3_stmt* s, int column) {
   // Text first, then its length: that order is the one SQLite documents as conversion-safe.
   const unsigned char* text = sqlite3_column_text(s, column);

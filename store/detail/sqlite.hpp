@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <optional>
 #include <string_view>
 
 #include "store/store.hpp"
@@ -59,6 +60,7 @@ int bind_value(sqlite3_stmt* s, int index, std::string_view value);
 int bind_value(sqlite3_stmt* s, int index, std::int64_t value);
 int bind_value(sqlite3_stmt* s, int index, double value);
 int bind_value(sqlite3_stmt* s, int index, std::nullptr_t);  // SQL NULL
+int bind_value(sqlite3_stmt* s, int index, std::optional<std::int64_t> value);  // NULL if empty
 
 // Binds `args` to parameters 1..n in order; returns the first failing code, or SQLITE_OK.
 template <typename... Args>

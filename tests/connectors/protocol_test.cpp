@@ -78,27 +78,39 @@ TEST(ProtocolParse, Utf8LengthCountsCodePoints) {
 }
 
 TEST(ProtocolWrite, FramesAreValidJsonWithTheirFields) {
-  auto ack = nlohmann::json::parse(ack_frame("m1", true));
+  auto ack = nlohmann::json::parse(ack_frame("m1", true, 0));
   EXPECT_EQ(ack["type"], "ack");
   EXPECT_EQ(ack["id"], "m1");
   EXPECT_EQ(ack["duplicate"], true);
+  EXPECT_EQ(ack["replies"], 0);
 
-  bot::turn_result turn;
-  turn.ok = true;
-  turn.classification.reason = "damaged";
-  turn.classification.confidence = 0.9;
-  turn.reply.text = "抱歉";
-  turn.reply.requests.push_back({"box_photo", "photo", "外箱照片", "核实运输破损"});
-  turn.reply.quick_replies = {"好的"};
-  turn.version = "v1";
-  auto reply = nlohmann::json::parse(reply_frame("m1", turn));
+  bot::conversation_state state;
+  state.phase = bot::phase::collecting;
+  state.reason = "damaged";
+  state.confidence = 0.9;
+  store::conversation conv;
+  conv.phase = "collecting";
+  conv.state = bot::to_json(state);
+  bot::bot_message m{"answer", "抱歉", {{"box_photo", "photo", "外箱照片", "核实运输破损"}}, {"好的"}};
+  intents::classification c;
+  c.reason = "damaged";
+  c.confidence = 0.8;
+  c.runner_up = "quality_issue";
+  auto reply = nlohmann::json::parse(reply_frame(m, conv, "m1", &c, "v1"));
   EXPECT_EQ(reply["type"], "reply");
+  EXPECT_EQ(reply["kind"], "answer");
   EXPECT_EQ(reply["in_reply_to"], "m1");
   EXPECT_EQ(reply["reason"], "damaged");
+  EXPECT_EQ(reply["phase"], "collecting");
   EXPECT_EQ(reply["requests"][0]["item"], "box_photo");
   EXPECT_EQ(reply["requests"][0]["type"], "photo");
   EXPECT_EQ(reply["quick_replies"][0], "好的");
   EXPECT_EQ(reply["version"], "v1");
+  EXPECT_EQ(reply["message"]["runner_up"], "quality_issue");
+
+  auto reminder = nlohmann::json::parse(reply_frame(m, conv, "", nullptr, "v1"));
+  EXPECT_FALSE(reminder.contains("in_reply_to"));
+  EXPECT_FALSE(reminder.contains("message"));
 
   auto err = nlohmann::json::parse(error_frame({"wrong_type", "bad", "m2"}));
   EXPECT_EQ(err["code"], "wrong_type");
@@ -106,9 +118,9 @@ TEST(ProtocolWrite, FramesAreValidJsonWithTheirFields) {
 }
 
 TEST(ProtocolWrite, InvalidUtf8InTextIsReplacedNotThrown) {
-  bot::turn_result turn;
-  turn.reply.text = std::string("ok\xff\xfe", 4);
-  EXPECT_NO_THROW(nlohmann::json::parse(reply_frame("m", turn)));
+  bot::bot_message m;
+  m.text = std::string("ok\xff\xfe", 4);
+  EXPECT_NO_THROW(nlohmann::json::parse(reply_frame(m, {}, "m", nullptr, "v")));
 }
 
 TEST(ProtocolWrite, WelcomeReplaysHistoryWithPayload) {

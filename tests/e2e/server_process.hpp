@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include <boost/asio/connect.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/websocket.hpp>
@@ -17,6 +19,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -83,6 +86,7 @@ class server_process {
   ~server_process() { stop(); }
 
   unsigned short port() const { return port_; }
+  void signal(int sig) const { ::kill(pid_, sig); }
 
   // SIGTERM, then wait up to 20 s; returns the exit status (or -1 when it had to be killed).
   int stop() {
@@ -175,11 +179,14 @@ class ws_client {
     return read();
   }
 
-  // Sends a message and returns the frames that answer it: ack, then reply (or an error).
+  // Sends a message and returns the frames that answer it: the ack, then as many replies as it
+  // announces (or an error).
   std::vector<json> say(const std::string& id, const std::string& text) {
     send(json{{"type", "message"}, {"id", id}, {"text", text}});
     std::vector<json> frames{read()};
-    if (frames[0]["type"] == "ack" && frames[0]["duplicate"] == false) frames.push_back(read());
+    if (frames[0]["type"] == "ack") {
+      for (int n = frames[0]["replies"]; n > 0; --n) frames.push_back(read());
+    }
     return frames;
   }
 
@@ -189,5 +196,37 @@ class ws_client {
   net::io_context ioc_;
   websocket::stream<beast::tcp_stream> ws_;
 };
+
+// A raw TCP connection that has done the WebSocket upgrade by hand, for tests that must control
+// every byte (or send none). Like any client (RFC 6455 §4.1) it waits for the server's 101
+// before it returns, so that what the test sends next is read as frames.
+inline tcp::socket raw_upgrade(net::io_context& ioc, unsigned short port) {
+  tcp::socket s(ioc);
+  s.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
+  timeval tv{15, 0};
+  ::setsockopt(s.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  const std::string upgrade =
+      "GET /v1/chat HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+  net::write(s, net::buffer(upgrade));
+  std::string response;
+  char c;
+  while (response.find("\r\n\r\n") == std::string::npos && net::read(s, net::buffer(&c, 1))) {
+    response.push_back(c);
+  }
+  EXPECT_EQ(response.rfind("HTTP/1.1 101 Switching Protocols", 0), 0u) << response;
+  return s;
+}
+
+// Reads until the peer ends the connection; returns everything received and how it ended.
+inline std::string read_to_end(tcp::socket& s, beast::error_code& ec) {
+  std::string received;
+  char buf[512];
+  while (!ec) {
+    std::size_t n = s.read_some(net::buffer(buf), ec);
+    received.append(buf, n);
+  }
+  return received;
+}
 
 }  // namespace shouhou::e2e

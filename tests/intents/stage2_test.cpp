@@ -185,9 +185,18 @@ examples:
 }
 
 TEST(Unsure, WeakOrSplitEvidenceIsUnsure) {
-  const auto c = shipped().classify("包裹");
+  // Two reasons with equal weak evidence: unsure, with both as candidates to offer the buyer.
+  const fs::path dir = temp_dir();
+  write(dir / "a.yaml",
+        "reason: damaged\npatterns:\n  - {re: \"碎了\", weight: 1}\n---\n"
+        "reason: quality_issue\npatterns:\n  - {re: \"坏了\", weight: 1}\n");
+  const auto loaded = engine::load(dir);
+  ASSERT_TRUE(loaded.engine);
+  const auto c = loaded.engine->classify("碎了也坏了");
   EXPECT_TRUE(c.unsure);
-  EXPECT_LT(c.confidence, 0.5);
+  EXPECT_NEAR(c.confidence, 1.0 / 3.0, 1e-9);  // 1 / (1 + 1 + 1)
+  EXPECT_EQ(c.candidates.size(), 2u);
+  fs::remove_all(dir);
   const auto sure = shipped().classify("收到的时候杯子已经碎了");
   EXPECT_FALSE(sure.unsure);
   EXPECT_TRUE(sure.explanation.empty());  // not asked for

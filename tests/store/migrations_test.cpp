@@ -13,16 +13,24 @@ namespace {
 
 using ::testing::HasSubstr;
 
-TEST(SqliteMigrations, OpenCreatesTheSchemaAtVersion1) {
+constexpr int k_latest = 2;
+
+TEST(SqliteMigrations, OpenCreatesTheSchemaAtTheLatestVersion) {
   temp_dir dir;
   {
     auto s = open_store(dir.db());
     ASSERT_NE(s, nullptr);
-    EXPECT_EQ(s->schema_version(), 1);
-    EXPECT_EQ(detail::schema_steps().size(), 1u);
+    EXPECT_EQ(s->schema_version(), k_latest);
+    EXPECT_EQ(detail::schema_steps().size(), static_cast<std::size_t>(k_latest));
   }
   raw_db db(dir.db());
-  EXPECT_EQ(db.scalar("PRAGMA user_version"), 1);
+  EXPECT_EQ(db.scalar("PRAGMA user_version"), k_latest);
+  EXPECT_EQ(db.scalar("SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name ="
+                      " 'handoffs'"),
+            1);
+  EXPECT_EQ(db.scalar("SELECT count(*) FROM pragma_table_info('conversations') WHERE name IN"
+                      " ('state', 'state_version', 'phase', 'remind_at_ms')"),
+            4);
   EXPECT_EQ(db.scalar("SELECT count(*) FROM pragma_journal_mode WHERE journal_mode = 'wal'"), 1);
   EXPECT_EQ(db.scalar("SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name IN"
                       " ('conversations', 'messages')"),
@@ -49,11 +57,11 @@ TEST(SqliteMigrations, ReopeningDoesNotMigrateAgain) {
         detail::migrate(db.get(), dir.db(), detail::schema_steps());
     EXPECT_TRUE(again.st.ok) << again.st.error;
     EXPECT_EQ(again.applied, 0);
-    EXPECT_EQ(again.version, 1);
+    EXPECT_EQ(again.version, k_latest);
   }
   auto s = open_store(dir.db());
   ASSERT_NE(s, nullptr);
-  EXPECT_EQ(s->schema_version(), 1);
+  EXPECT_EQ(s->schema_version(), k_latest);
   EXPECT_TRUE(load(*s, "c1").found.has_value());
 }
 
@@ -67,7 +75,7 @@ TEST(SqliteMigrations, ANewerSchemaIsRefused) {
   auto s = sqlite_store::open(dir.db(), {}, error);
   EXPECT_EQ(s, nullptr);
   EXPECT_THAT(error, HasSubstr(dir.db()));
-  EXPECT_THAT(error, HasSubstr("schema version 7, newer than version 1"));
+  EXPECT_THAT(error, HasSubstr("schema version 7, newer than version 2"));
   raw_db db(dir.db());
   EXPECT_EQ(db.scalar("PRAGMA user_version"), 7);
   EXPECT_EQ(db.scalar("SELECT count(*) FROM sqlite_schema"), 0);
@@ -113,6 +121,24 @@ TEST(SqliteMigrations, AFileThatIsNotADatabaseIsAClearError) {
   EXPECT_EQ(s, nullptr);
   EXPECT_THAT(error, HasSubstr(dir.db()));
   EXPECT_THAT(error, HasSubstr("not a database"));
+}
+
+TEST(SqliteMigrations, AVersion1DatabaseIsUpgradedWithItsData) {
+  temp_dir dir;
+  {
+    raw_db db(dir.db());
+    const auto steps = detail::schema_steps().first(1);
+    ASSERT_TRUE(detail::migrate(db.get(), dir.db(), steps).st.ok);
+    ASSERT_EQ(db.exec("INSERT INTO conversations VALUES('old', 's', 'b', 1)"), SQLITE_OK);
+  }
+  auto s = open_store(dir.db());
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(s->schema_version(), k_latest);
+  auto got = load(*s, "old");
+  ASSERT_TRUE(got.found.has_value());
+  EXPECT_EQ(got.found->phase, "new");
+  EXPECT_EQ(got.found->state_version, 0);
+  EXPECT_EQ(got.found->remind_at_ms, 0);
 }
 
 }  // namespace

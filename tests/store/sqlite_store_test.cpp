@@ -22,11 +22,16 @@ TEST(SqliteStore, CreateAndLoadRoundTripEveryField) {
   temp_dir dir;
   auto s = open_store(dir.db());
   ASSERT_NE(s, nullptr);
-  const conversation c{"conv-\xE4\xB8\xAD", "shop-\xE5\xBA\x97", "buyer-42", 1'712'345'678'901};
+  conversation c;
+  c.id = "conv-\xE4\xB8\xAD";
+  c.shop = "shop-\xE5\xBA\x97";
+  c.buyer = "buyer-42";
+  c.created_at_ms = 1'712'345'678'901;
   ASSERT_TRUE(create(*s, c).ok);
 
   turn t;
-  t.inbound = {0,
+  t.conversation = c.id;
+  t.inbound = message{0,
                c.id,
                direction::inbound,
                "m-1",
@@ -53,7 +58,7 @@ TEST(SqliteStore, CreateAndLoadRoundTripEveryField) {
   EXPECT_EQ(got.found->created_at_ms, c.created_at_ms);
 
   ASSERT_EQ(got.history.size(), 3u);
-  std::vector<message> want = {t.inbound, t.replies[0], t.replies[1]};
+  std::vector<message> want = {*t.inbound, t.replies[0], t.replies[1]};
   for (std::size_t i = 0; i < want.size(); ++i) {
     SCOPED_TRACE(i);
     const message& m = got.history[i];
@@ -133,7 +138,7 @@ TEST(SqliteStore, ADuplicateClientIdIsReportedAndNotStoredTwice) {
   EXPECT_FALSE(first.duplicate);
 
   turn again = make_turn("c1", "m-1", 3);
-  again.inbound.text = "a different text";
+  again.inbound->text = "a different text";
   const turn_result second = append(*s, again);
   EXPECT_TRUE(second.st.ok) << second.st.error;
   EXPECT_TRUE(second.duplicate);

@@ -105,17 +105,24 @@ inline load_result load(store& s, std::string id, std::size_t limit = 1000) {
 }
 
 inline conversation make_conversation(std::string id) {
-  return {std::move(id), "shop-1", "buyer-1", 1'700'000'000'000};
+  conversation c;
+  c.id = std::move(id);
+  c.shop = "shop-1";
+  c.buyer = "buyer-1";
+  c.created_at_ms = 1'700'000'000'000;
+  return c;
 }
 
 // A turn whose inbound message is `client_id` and whose replies are numbered "<client_id> r<i>".
 inline turn make_turn(const std::string& conversation_id, const std::string& client_id,
                       int replies = 1, std::int64_t at_ms = 1'700'000'000'000) {
   turn t;
-  t.inbound.conversation = conversation_id;
-  t.inbound.client_id = client_id;
-  t.inbound.text = "text of " + client_id;
-  t.inbound.at_ms = at_ms;
+  t.conversation = conversation_id;
+  t.inbound.emplace();
+  t.inbound->conversation = conversation_id;
+  t.inbound->client_id = client_id;
+  t.inbound->text = "text of " + client_id;
+  t.inbound->at_ms = at_ms;
   for (int i = 0; i < replies; ++i) {
     message r;
     r.dir = direction::outbound;
