@@ -225,7 +225,10 @@ class client : public std::enable_shared_from_this<client> {
 
   void on_read(beast::error_code ec, std::size_t) {
     if (ec) {
-      if (ec != websocket::error::closed) fail("connection lost", ec);
+      // Our own close ends the read with `closed` or `operation_aborted`: not a loss.
+      if (ec != websocket::error::closed && ec != net::error::operation_aborted) {
+        fail("connection lost", ec);
+      }
       std::lock_guard lock(mutex_);
       done_ = true;
       cv_.notify_all();
