@@ -51,6 +51,15 @@ struct server_config {
   std::chrono::seconds reminder_after{600};
   int max_reminders = 2;
 
+  // Evidence uploads (files under DATA/evidence, by SHA-256). Per-type size limits are checked
+  // as the body streams in; a body past its limit is refused (413) without reading the rest.
+  std::uint64_t max_image_bytes = 10 * 1024 * 1024;
+  std::uint64_t max_video_bytes = 200 * 1024 * 1024;
+  std::uint64_t max_document_bytes = 10 * 1024 * 1024;
+  std::size_t max_evidence_per_conversation = 20;  // files, over all uploads of a conversation
+  // How long the upload links in reply frames (and the read links in upload answers) stay valid.
+  std::chrono::seconds evidence_link_ttl{24 * 3600};
+
   // Bearer token for /v1/admin/*. Empty: read DATA/admin.token, creating it (random, mode 0600)
   // on first start.
   std::string admin_token;

@@ -244,4 +244,139 @@ void conversation_engine::send_due_reminders(std::function<void(std::vector<unpr
       });
 }
 
+void conversation_engine::add_evidence(std::string conversation_id,
+                                       std::vector<store::evidence_record> rows,
+                                       std::size_t max_per_conversation,
+                                       std::function<void(evidence_result)> done) {
+  if (rows.empty()) {
+    evidence_result r;
+    r.error = "no evidence to store";
+    return done(std::move(r));
+  }
+  evidence_step e;
+  e.item = rows.front().item;
+  e.evidence_id = rows.front().id;
+  e.rows = std::move(rows);
+  e.max = max_per_conversation;
+  store_.load_conversation(
+      std::move(conversation_id), 0,
+      [this, e = std::move(e), done = std::move(done)](
+          store::status s, std::optional<store::conversation> c,
+          std::vector<store::message>) mutable {
+        if (!s.ok || !c) {
+          evidence_result r;
+          r.what = s.ok ? evidence_result::outcome::unknown_conversation
+                        : evidence_result::outcome::failed;
+          r.error = s.ok ? "no such conversation" : std::move(s.error);
+          return done(std::move(r));
+        }
+        mark_and_store(std::move(*c), std::move(e), k_attempts, std::move(done));
+      });
+}
+
+void conversation_engine::cite_evidence(store::conversation current, std::string client_id,
+                                        std::string evidence_id,
+                                        std::function<void(evidence_result)> done) {
+  std::string id = evidence_id;
+  store_.load_evidence(
+      std::move(id), [this, current = std::move(current), client_id = std::move(client_id),
+                      evidence_id = std::move(evidence_id), done = std::move(done)](
+                         store::status s, std::optional<store::evidence_record> row) mutable {
+        evidence_result r;
+        if (!s.ok) {
+          r.error = std::move(s.error);
+          return done(std::move(r));
+        }
+        if (!row || row->conversation != current.id) {
+          r.what = evidence_result::outcome::unknown_evidence;
+          r.error = "no evidence " + evidence_id + " in this conversation";
+          return done(std::move(r));
+        }
+        evidence_step e;
+        e.item = row->item;
+        e.evidence_id = row->id;
+        store::message in;
+        in.conversation = current.id;
+        in.dir = store::direction::inbound;
+        in.client_id = std::move(client_id);
+        in.text = "[evidence " + row->id + "]";
+        in.payload = nlohmann::json{{"evidence", row->id}, {"item", row->item}}.dump();
+        in.at_ms = clock_.now_ms();
+        e.inbound = std::move(in);
+        mark_and_store(std::move(current), std::move(e), k_attempts, std::move(done));
+      });
+}
+
+void conversation_engine::find_evidence(std::string evidence_id,
+                                        store::store::evidence_handler done) {
+  store_.load_evidence(std::move(evidence_id), std::move(done));
+}
+
+void conversation_engine::mark_and_store(store::conversation current, evidence_step e,
+                                         int attempts_left,
+                                         std::function<void(evidence_result)> done) {
+  auto know = knowledge_.current();
+  evidence_result result;
+  result.version = know->version;
+  const std::int64_t now = clock_.now_ms();
+  auto state = state_from_json(current.state);
+  store::turn t;
+  t.conversation = current.id;
+  t.inbound = e.inbound;
+  t.evidence = e.rows;
+  t.max_evidence = e.max;
+  step st;
+  if (state) {
+    st = on_evidence(*state, *know, {current.shop, current.buyer}, e.item, e.evidence_id,
+                     settings_.dialogue, now);
+    // Nothing changed (an item the checklist does not have): keep the state and its reminder;
+    // the rows are still stored.
+    if (!st.messages.empty() || to_json(st.next) != to_json(*state)) {
+      t.replies = outbound(current.id, st.messages, st.next, now);
+      t.state = update_for(current, st);
+      t.handoff = handoff_for(st, *know, now);
+      result.conversation = after(current, st);
+    } else {
+      result.conversation = current;
+    }
+  } else {
+    result.conversation = current;  // unreadable state: store the file, leave the state alone
+  }
+  result.messages = std::move(st.messages);
+  store_.append_turn(
+      std::move(t), [this, result = std::move(result), current = std::move(current),
+                     e = std::move(e), attempts_left,
+                     done = std::move(done)](store::status s, bool duplicate) mutable {
+        if (s.conflict && attempts_left > 1) {
+          std::string id = current.id;
+          store_.load_conversation(
+              std::move(id), 0,
+              [this, e = std::move(e), attempts_left, done = std::move(done)](
+                  store::status ls, std::optional<store::conversation> fresh,
+                  std::vector<store::message>) mutable {
+                if (!ls.ok || !fresh) {
+                  evidence_result failed;
+                  failed.error = ls.ok ? "conversation disappeared" : ls.error;
+                  return done(std::move(failed));
+                }
+                mark_and_store(std::move(*fresh), std::move(e), attempts_left - 1,
+                               std::move(done));
+              });
+          return;
+        }
+        using outcome = evidence_result::outcome;
+        if (!s.ok) {
+          result.what = s.over_limit ? outcome::over_limit : outcome::failed;
+          result.error = std::move(s.error);
+        } else {
+          result.what = duplicate ? outcome::duplicate : outcome::stored;
+        }
+        if (result.what != outcome::stored) {
+          result.messages.clear();
+          result.conversation = std::move(current);
+        }
+        done(std::move(result));
+      });
+}
+
 }  // namespace shouhou::bot

@@ -73,6 +73,23 @@ struct unprompted {
   std::string version;
 };
 
+// What storing or citing evidence did.
+struct evidence_result {
+  enum class outcome {
+    stored,            // rows (if any) and the checklist mark committed together
+    duplicate,         // the chat frame's client id was stored before; nothing new
+    unknown_evidence,  // no such evidence id in this conversation
+    unknown_conversation,
+    over_limit,        // the conversation would pass its maximum of evidence files
+    failed,            // the store failed; `error` says why; nothing was stored
+  };
+  outcome what = outcome::failed;
+  std::string error;
+  std::vector<bot_message> messages;  // the confirmation (or handoff), possibly none
+  store::conversation conversation;   // after the step
+  std::string version;
+};
+
 struct engine_settings {
   std::size_t history_limit = 200;
   dialogue_settings dialogue;
@@ -99,7 +116,33 @@ class conversation_engine {
   // gets what was sent, for delivery to connected buyers.
   void send_due_reminders(std::function<void(std::vector<unprompted>)> done);
 
+  // An upload arrived: stores `rows` (all for one conversation and checklist item) and marks the
+  // item with the first row's id (bot/dialogue.hpp on_evidence), in one transaction, retrying
+  // on state conflicts like receive(). Refused as over_limit when the conversation would hold
+  // more than `max_per_conversation` rows (0: no limit). `done` runs once committed or failed.
+  void add_evidence(std::string conversation_id, std::vector<store::evidence_record> rows,
+                    std::size_t max_per_conversation, std::function<void(evidence_result)> done);
+
+  // A chat frame names stored evidence: marks its item. Idempotent on `client_id` like buyer
+  // messages (stored as an inbound message). Evidence of another conversation is
+  // unknown_evidence, the same answer as a missing id, so ids cannot be probed.
+  void cite_evidence(store::conversation current, std::string client_id, std::string evidence_id,
+                     std::function<void(evidence_result)> done);
+
+  // One evidence row, for serving the file (checks of who may read it are the caller's).
+  void find_evidence(std::string evidence_id, store::store::evidence_handler done);
+
  private:
+  struct evidence_step {
+    std::string item;
+    std::string evidence_id;
+    std::optional<store::message> inbound;  // the chat frame, for idempotency
+    std::vector<store::evidence_record> rows;
+    std::size_t max = 0;
+  };
+  void mark_and_store(store::conversation current, evidence_step e, int attempts_left,
+                      std::function<void(evidence_result)> done);
+
   void decide_and_store(store::conversation current, buyer_message message, int attempts_left,
                         std::function<void(turn_result)> done);
 

@@ -244,6 +244,28 @@ step on_silence(const conversation_state& state, const knowledge& know, const pa
   return out;
 }
 
+step on_evidence(const conversation_state& state, const knowledge& know, const party& who,
+                 std::string_view item, std::string_view evidence_id,
+                 const dialogue_settings& settings, std::int64_t now_ms) {
+  step out;
+  out.next = state;
+  auto& s = out.next;
+  auto it = std::find_if(s.checklist.begin(), s.checklist.end(),
+                         [&](const checklist_item& c) { return c.id == item; });
+  if (it == s.checklist.end()) return out;  // unchanged: the caller need not write the state
+  it->done = true;
+  it->value = std::string(evidence_id);
+  s.reminders_sent = 0;
+  if (s.phase != phase::collecting) return out;  // a person has it (or no reason yet): silent
+  if (s.missing().empty()) return hand_off(std::move(out), know, who, "checklist_complete", now_ms);
+  out.messages.push_back({"follow_up",
+                          know.replies->text(s.reason, replies::text_kind::follow_up, s.flags,
+                                             variables_for(s, know, who)),
+                          requests_for(s), labels(s.offered)});
+  out.remind_at_ms = now_ms + settings.reminder_after.count();
+  return out;
+}
+
 std::string handoff_snapshot(const conversation_state& s, const knowledge& know,
                              std::int64_t now_ms) {
   using json = nlohmann::json;

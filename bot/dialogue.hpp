@@ -64,6 +64,16 @@ step on_buyer_message(const conversation_state& state, const knowledge& know, co
 step on_silence(const conversation_state& state, const knowledge& know, const party& who,
                 const dialogue_settings& settings, std::int64_t now_ms);
 
+// Evidence for checklist item `item` was stored as `evidence_id` (an upload, or a chat frame
+// naming one). The item is marked done with the id as its value and the reminder count restarts.
+// While the bot is collecting, it confirms with the follow_up text listing what is still missing,
+// or hands off ("checklist_complete") when nothing is. Once a person has the case the item is
+// marked silently. An item the checklist does not have (the reason changed since the link was
+// given) changes nothing and says nothing: the file stays stored for the agent, no error.
+step on_evidence(const conversation_state& state, const knowledge& know, const party& who,
+                 std::string_view item, std::string_view evidence_id,
+                 const dialogue_settings& settings, std::int64_t now_ms);
+
 // Everything known at handoff, as JSON, for the store's handoff record and the agent's case.
 std::string handoff_snapshot(const conversation_state& state, const knowledge& know,
                              std::int64_t now_ms);

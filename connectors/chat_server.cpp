@@ -7,6 +7,7 @@
 #include <boost/beast/core.hpp>
 
 #include "connectors/detail/server_state.hpp"
+#include "connectors/detail/socket_tuning.hpp"
 #include "connectors/http_session.hpp"
 
 namespace shouhou::connectors {
@@ -79,6 +80,24 @@ void server_state::deliver(std::vector<bot::unprompted> sent) {
   }
 }
 
+std::string server_state::upload_link(std::string_view conversation,
+                                      std::string_view item) const {
+  if (!evidence) return {};
+  const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  auto target = evidence->signer.upload_target(conversation, item,
+                                               now + config.evidence_link_ttl.count());
+  return target.ok() ? std::move(target.value()) : std::string();
+}
+
+upload_link_maker server_state::upload_links() const {
+  if (!evidence) return {};
+  return [this](std::string_view conversation, std::string_view item) {
+    return upload_link(conversation, item);
+  };
+}
+
 std::size_t server_state::watched() const {
   std::lock_guard lock(mutex_);
   return viewers_.size();
@@ -132,6 +151,7 @@ class listener : public std::enable_shared_from_this<listener> {
       // Running out of file descriptors and the like: log, and keep accepting.
       spdlog::warn("accept failed: {}", ec.message());
     } else {
+      detail::tune_accepted_socket(socket);
       std::make_shared<http_session>(std::move(socket), state_)->run();
     }
     do_accept();
@@ -142,8 +162,10 @@ class listener : public std::enable_shared_from_this<listener> {
 };
 
 chat_server::chat_server(net::io_context& ioc, const bot::server_config& config,
-                         bot::conversation_engine& engine, bot::knowledge_base& knowledge)
-    : state_(std::make_shared<detail::server_state>(ioc, config, engine, knowledge)),
+                         bot::conversation_engine& engine, bot::knowledge_base& knowledge,
+                         std::shared_ptr<const evidence_services> evidence)
+    : state_(std::make_shared<detail::server_state>(ioc, config, engine, knowledge,
+                                                    std::move(evidence))),
       reminder_timer_(net::make_strand(ioc)) {}
 
 chat_server::~chat_server() = default;

@@ -13,6 +13,8 @@
 
 #include "bot/config.hpp"
 #include "bot/conversation_engine.hpp"
+#include "connectors/evidence/blob_store.hpp"
+#include "connectors/evidence/upload_link.hpp"
 
 namespace shouhou::connectors {
 namespace detail {
@@ -20,11 +22,19 @@ struct server_state;
 }  // namespace detail
 class listener;
 
+// What the evidence routes need, built once at start-up (serve.cpp) and shared immutable.
+struct evidence_services {
+  evidence::link_signer signer;  // the secret from DATA/secret.key
+  evidence::blob_store blobs;    // DATA/evidence, with the configured size limits
+};
+
 class chat_server {
  public:
-  // `knowledge` is swapped by reloads (POST /v1/admin/reload).
+  // `knowledge` is swapped by reloads (POST /v1/admin/reload). Without `evidence` the upload
+  // routes answer 503 and reply frames carry no upload links.
   chat_server(boost::asio::io_context& ioc, const bot::server_config& config,
-              bot::conversation_engine& engine, bot::knowledge_base& knowledge);
+              bot::conversation_engine& engine, bot::knowledge_base& knowledge,
+              std::shared_ptr<const evidence_services> evidence = nullptr);
   ~chat_server();
 
   // Binds and starts accepting. Returns false and sets `error` when the address cannot be used.

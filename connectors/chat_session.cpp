@@ -55,7 +55,8 @@ void chat_session::deliver(std::shared_ptr<const bot::unprompted> sent) {
       self->conversation_ = sent->conversation;
     }
     for (const auto& m : sent->messages) {
-      self->send(reply_frame(m, sent->conversation, {}, nullptr, sent->version));
+      self->send(reply_frame(m, sent->conversation, {}, nullptr, sent->version,
+                             self->state_->upload_links()));
     }
   });
 }
@@ -118,6 +119,22 @@ void chat_session::handle(std::string_view text) {
                         });
     return;
   }
+  if (auto* cited = std::get_if<evidence_frame>(&frame)) {
+    if (!conversation_) {
+      send(error_frame({"no_conversation", "send a hello frame before evidence", cited->id}));
+      return next();
+    }
+    busy_ = true;
+    std::string id = cited->id;
+    state_->engine.cite_evidence(
+        *conversation_, std::move(cited->id), std::move(cited->evidence),
+        [self, id = std::move(id)](bot::evidence_result r) mutable {
+          net::post(self->ws_.get_executor(), [self, id = std::move(id), r = std::move(r)]() mutable {
+            self->on_evidence(std::move(id), std::move(r));
+          });
+        });
+    return;
+  }
   auto& message = std::get<message_frame>(frame);
   if (!conversation_) {
     send(error_frame({"no_conversation", "send a hello frame before messages", message.id}));
@@ -174,9 +191,35 @@ void chat_session::on_turn(std::string id, bot::turn_result turn) {
     bool first = true;
     for (const auto& m : turn.messages) {
       send(reply_frame(m, *conversation_, id, first ? &turn.classification : nullptr,
-                       turn.version));
+                       turn.version, state_->upload_links()));
       first = false;
     }
+  }
+  next();
+}
+
+void chat_session::on_evidence(std::string id, bot::evidence_result r) {
+  using outcome = bot::evidence_result::outcome;
+  switch (r.what) {
+    case outcome::stored:
+    case outcome::duplicate:
+      send(ack_frame(id, r.what == outcome::duplicate, r.messages.size()));
+      if (r.conversation.state_version > conversation_->state_version) conversation_ = r.conversation;
+      for (const auto& m : r.messages) {
+        send(reply_frame(m, *conversation_, id, nullptr, r.version, state_->upload_links()));
+      }
+      break;
+    case outcome::unknown_evidence:
+    case outcome::unknown_conversation:
+      send(error_frame({"unknown_evidence",
+                        "no evidence with that id in this conversation; upload it first", id}));
+      break;
+    case outcome::over_limit:
+    case outcome::failed:
+      spdlog::error("chat: storing evidence frame {} of {} failed: {}", id, conversation_->id,
+                    r.error);
+      send(error_frame({"store_failed", "the evidence was not recorded; send it again", id}));
+      break;
   }
   next();
 }

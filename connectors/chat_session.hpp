@@ -39,6 +39,7 @@ class chat_session : public detail::connection,
   void handle(std::string_view text);
   void on_opened(bot::open_result opened);
   void on_turn(std::string id, bot::turn_result turn);
+  void on_evidence(std::string id, bot::evidence_result result);
   void next();  // after a frame is answered: read the next one, or close when stopping
 
   void send(std::string frame);

@@ -65,6 +65,16 @@ client_frame parse_hello(simdjson::dom::object& obj, const frame_limits& limits)
   return hello;
 }
 
+client_frame parse_evidence(simdjson::dom::object& obj, const frame_limits& limits) {
+  evidence_frame frame;
+  if (auto e = read_id(obj, limits.max_id_bytes, frame.id)) return *e;
+  if (auto e = read_string(obj, "evidence", true, limits.max_id_bytes, frame.evidence)) {
+    e->id = frame.id;
+    return *e;
+  }
+  return frame;
+}
+
 client_frame parse_message(simdjson::dom::object& obj, const frame_limits& limits) {
   message_frame message;
   if (auto e = read_id(obj, limits.max_id_bytes, message.id)) return *e;
@@ -109,18 +119,24 @@ client_frame parse_client_frame(std::string_view text, const frame_limits& limit
   if (auto e = read_string(obj, "type", true, 32, type)) return *e;
   if (type == "hello") return parse_hello(obj, limits);
   if (type == "message") return parse_message(obj, limits);
+  if (type == "evidence") return parse_evidence(obj, limits);
   return frame_error{"unknown_type",
-                     "unknown frame type \"" + type + "\" (expected \"hello\" or \"message\")",
+                     "unknown frame type \"" + type +
+                         "\" (expected \"hello\", \"message\" or \"evidence\")",
                      {}};
 }
 
 namespace {
 
-json requests_json(const std::vector<replies::evidence_item>& items) {
+json requests_json(const std::vector<replies::evidence_item>& items,
+                   std::string_view conversation, const upload_link_maker& upload) {
   json out = json::array();
   for (const auto& item : items) {
-    out.push_back(
-        {{"item", item.id}, {"type", item.type}, {"label", item.label}, {"why", item.why}});
+    json r = {{"item", item.id}, {"type", item.type}, {"label", item.label}, {"why", item.why}};
+    if (upload && (item.type == "photo" || item.type == "video")) {
+      if (std::string link = upload(conversation, item.id); !link.empty()) r["upload"] = link;
+    }
+    out.push_back(std::move(r));
   }
   return out;
 }
@@ -174,14 +190,14 @@ std::string ack_frame(std::string_view id, bool duplicate, std::size_t replies) 
 std::string reply_frame(const bot::bot_message& message, const store::conversation& conversation,
                         std::string_view in_reply_to,
                         const intents::classification* classification,
-                        std::string_view version) {
+                        std::string_view version, const upload_link_maker& upload) {
   json frame = {{"type", "reply"},
                 {"kind", message.kind},
                 {"text", message.text},
                 {"reason", "other"},
                 {"confidence", 0.0},
                 {"flags", json::array()},
-                {"requests", requests_json(message.requests)},
+                {"requests", requests_json(message.requests, conversation.id, upload)},
                 {"quick_replies", message.quick_replies},
                 {"version", version}};
   frame.update(conversation_json(conversation));

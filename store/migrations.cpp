@@ -53,7 +53,24 @@ CREATE TABLE handoffs(
 CREATE INDEX handoffs_conversation ON handoffs(conversation);
 )sql";
 
-constexpr std::array<std::string_view, 2> k_steps{k_v1, k_v2};
+// Version 3: evidence files buyers uploaded, one row per upload of a file (the bytes themselves
+// are stored once per hash, outside the database).
+constexpr std::string_view k_v3 = R"sql(
+CREATE TABLE evidence(
+  id TEXT PRIMARY KEY,
+  conversation TEXT NOT NULL REFERENCES conversations(id),
+  item TEXT NOT NULL,
+  original_name TEXT NOT NULL,
+  mime TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  size INTEGER NOT NULL,
+  sha256 TEXT NOT NULL,
+  at_ms INTEGER NOT NULL
+);
+CREATE INDEX evidence_conversation ON evidence(conversation);
+)sql";
+
+constexpr std::array<std::string_view, 3> k_steps{k_v1, k_v2, k_v3};
 
 status read_version(sqlite3* db, int& version) {
   stmt_handle stmt;

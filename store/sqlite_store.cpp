@@ -40,7 +40,14 @@ struct sqlite_store::impl {
     std::size_t limit = 0;
     conversations_handler done;
   };
-  using operation = std::variant<create_op, load_op, append_op, due_op>;
+  struct evidence_op {
+    std::string id;            // one row by id, or
+    std::string conversation;  // every row of a conversation
+    bool list = false;
+    evidence_handler one;
+    evidence_list_handler all;
+  };
+  using operation = std::variant<create_op, load_op, append_op, due_op, evidence_op>;
 
   // What applying an operation produced; handed to its handler once the batch's fate is known.
   struct outcome {
@@ -49,6 +56,7 @@ struct sqlite_store::impl {
     std::optional<conversation> found;
     std::vector<message> history;
     std::vector<conversation> due;
+    std::vector<evidence_record> evidence;
 
     static outcome failed(status why) {
       outcome o;
@@ -71,6 +79,8 @@ struct sqlite_store::impl {
   outcome apply(load_op& op);
   outcome apply(append_op& op);
   outcome apply(due_op& op);
+  outcome apply(evidence_op& op);
+  status add_evidence(const turn& t, const std::string& where);
   static conversation read_conversation(sqlite3_stmt* s, std::string id, int first_column);
   status find_conversation(const std::string& id, std::optional<conversation>& found);
   status insert_message(const message& m, const std::string& conversation_id, bool inbound);
@@ -90,6 +100,7 @@ struct sqlite_store::impl {
   stmt_handle begin_, commit_, rollback_, savepoint_, release_, rollback_to_;
   stmt_handle insert_conversation_, select_conversation_, insert_message_, select_history_;
   stmt_handle update_state_, insert_handoff_, select_due_;
+  stmt_handle insert_evidence_, count_evidence_, select_evidence_, list_evidence_;
 
   std::mutex mutex_;
   std::condition_variable wake_;
@@ -173,6 +184,16 @@ status sqlite_store::impl::open() {
        "SELECT id, shop, buyer, created_at_ms, state, state_version, phase, remind_at_ms"
        " FROM conversations WHERE remind_at_ms IS NOT NULL AND remind_at_ms <= ?"
        " ORDER BY remind_at_ms LIMIT ?"},
+      {&insert_evidence_,
+       "INSERT INTO evidence(id, conversation, item, original_name, mime, kind, size, sha256,"
+       " at_ms) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)"},
+      {&count_evidence_, "SELECT count(*) FROM evidence WHERE conversation = ?"},
+      {&select_evidence_,
+       "SELECT id, conversation, item, original_name, mime, kind, size, sha256, at_ms"
+       " FROM evidence WHERE id = ?"},
+      {&list_evidence_,
+       "SELECT id, conversation, item, original_name, mime, kind, size, sha256, at_ms"
+       " FROM evidence WHERE conversation = ? ORDER BY at_ms, rowid"},
       {&insert_message_,
        "INSERT INTO messages(conversation, direction, client_id, text, reason, confidence,"
        " order_no, payload, at_ms) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"},
@@ -224,7 +245,7 @@ void sqlite_store::impl::close() {
   for (stmt_handle* s :
        {&begin_, &commit_, &rollback_, &savepoint_, &release_, &rollback_to_, &insert_conversation_,
         &select_conversation_, &insert_message_, &select_history_, &update_state_, &insert_handoff_,
-        &select_due_}) {
+        &select_due_, &insert_evidence_, &count_evidence_, &select_evidence_, &list_evidence_}) {
     s->reset();
   }
   db_.reset();
@@ -296,6 +317,7 @@ bool sqlite_store::impl::apply_in_savepoint(operation& op, outcome& out, status&
     // Undone data must not be handed to the handler either.
     out.found.reset();
     out.history.clear();
+    out.evidence.clear();
   }
   lost = run_statement(release_.get(), "release savepoint");
   return lost.ok;
@@ -370,6 +392,7 @@ sqlite_store::impl::outcome sqlite_store::impl::apply(append_op& op) {
       return out;
     }
   }
+  if (status st = add_evidence(op.t, where); !st.ok) return outcome::failed(st);
   if (const auto& st = op.t.state) {
     const std::optional<std::int64_t> remind =
         st->remind_at_ms ? std::optional<std::int64_t>(st->remind_at_ms) : std::nullopt;
@@ -410,6 +433,70 @@ sqlite_store::impl::outcome sqlite_store::impl::apply(due_op& op) {
   int rc = SQLITE_OK;
   while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
     out.due.push_back(read_conversation(s, detail::column_text(s, 0), 1));
+  }
+  if (rc != SQLITE_DONE) return outcome::failed(detail::error(db(), rc, what));
+  return out;
+}
+
+status sqlite_store::impl::add_evidence(const turn& t, const std::string& where) {
+  if (t.evidence.empty()) return {};
+  if (t.max_evidence != 0) {
+    sqlite3_stmt* s = count_evidence_.get();
+    detail::reset_on_exit reset(s);
+    const std::string what = where + ": counting its evidence";
+    if (int rc = detail::bind_all(s, t.conversation); rc != SQLITE_OK) {
+      return detail::error(db(), rc, what);
+    }
+    if (int rc = sqlite3_step(s); rc != SQLITE_ROW) return detail::error(db(), rc, what);
+    const auto held = static_cast<std::size_t>(sqlite3_column_int64(s, 0));
+    if (held + t.evidence.size() > t.max_evidence) {
+      status refused = status::failure(
+          "conversation " + in_quotes(t.conversation) + " already has " + std::to_string(held) +
+          " evidence files; " + std::to_string(t.evidence.size()) + " more would pass the limit of " +
+          std::to_string(t.max_evidence));
+      refused.over_limit = true;
+      return refused;
+    }
+  }
+  for (const evidence_record& e : t.evidence) {
+    if (!e.conversation.empty() && e.conversation != t.conversation) {
+      return status::failure(where + ": evidence " + in_quotes(e.id) +
+                             " belongs to another conversation");
+    }
+    const auto size = static_cast<std::int64_t>(
+        std::min<std::uint64_t>(e.size, std::numeric_limits<std::int64_t>::max()));
+    if (status st = execute(db(), insert_evidence_.get(), where + ": storing evidence " + in_quotes(e.id),
+                            e.id, t.conversation, e.item, e.original_name, e.mime, e.kind, size,
+                            e.sha256, e.at_ms);
+        !st.ok) {
+      return st;
+    }
+  }
+  return {};
+}
+
+sqlite_store::impl::outcome sqlite_store::impl::apply(evidence_op& op) {
+  outcome out;
+  sqlite3_stmt* s = op.list ? list_evidence_.get() : select_evidence_.get();
+  detail::reset_on_exit reset(s);
+  const std::string what = op.list ? "listing the evidence of conversation " + in_quotes(op.conversation)
+                                   : "looking up evidence " + in_quotes(op.id);
+  if (int rc = detail::bind_all(s, op.list ? op.conversation : op.id); rc != SQLITE_OK) {
+    return outcome::failed(detail::error(db(), rc, what));
+  }
+  int rc = SQLITE_OK;
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    evidence_record e;
+    e.id = detail::column_text(s, 0);
+    e.conversation = detail::column_text(s, 1);
+    e.item = detail::column_text(s, 2);
+    e.original_name = detail::column_text(s, 3);
+    e.mime = detail::column_text(s, 4);
+    e.kind = detail::column_text(s, 5);
+    e.size = static_cast<std::uint64_t>(std::max<std::int64_t>(sqlite3_column_int64(s, 6), 0));
+    e.sha256 = detail::column_text(s, 7);
+    e.at_ms = sqlite3_column_int64(s, 8);
+    out.evidence.push_back(std::move(e));
   }
   if (rc != SQLITE_DONE) return outcome::failed(detail::error(db(), rc, what));
   return out;
@@ -477,6 +564,14 @@ void sqlite_store::impl::deliver(operation& op, outcome out) noexcept {
       if (a->done) a->done(std::move(out.st), out.duplicate);
     } else if (auto* d = std::get_if<due_op>(&op)) {
       if (d->done) d->done(std::move(out.st), std::move(out.due));
+    } else if (auto* e = std::get_if<evidence_op>(&op)) {
+      if (e->list) {
+        if (e->all) e->all(std::move(out.st), std::move(out.evidence));
+      } else if (e->one) {
+        std::optional<evidence_record> found;
+        if (!out.evidence.empty()) found = std::move(out.evidence.front());
+        e->one(std::move(out.st), std::move(found));
+      }
     }
   } catch (...) {
     // A handler's exception has nowhere useful to go; the writer must go on serving the others.
@@ -529,6 +624,21 @@ void sqlite_store::append_turn(turn t, turn_handler done) {
 void sqlite_store::due_reminders(std::int64_t now_ms, std::size_t limit,
                                  conversations_handler done) {
   impl_->submit(impl::due_op{now_ms, limit, std::move(done)});
+}
+
+void sqlite_store::load_evidence(std::string id, evidence_handler done) {
+  impl::evidence_op op;
+  op.id = std::move(id);
+  op.one = std::move(done);
+  impl_->submit(std::move(op));
+}
+
+void sqlite_store::list_evidence(std::string conversation, evidence_list_handler done) {
+  impl::evidence_op op;
+  op.conversation = std::move(conversation);
+  op.list = true;
+  op.all = std::move(done);
+  impl_->submit(std::move(op));
 }
 
 }  // namespace shouhou::store

@@ -63,6 +63,9 @@ class sqlite_store final : public store {
   // another conversation fails the turn). `seq` fields are ignored; SQLite assigns them.
   void append_turn(turn t, turn_handler done) override;
   void due_reminders(std::int64_t now_ms, std::size_t limit, conversations_handler done) override;
+  // Evidence rows go in with append_turn (turn::evidence); an id used before fails the turn.
+  void load_evidence(std::string id, evidence_handler done) override;
+  void list_evidence(std::string conversation, evidence_list_handler done) override;
 
   // Implementation detail, public only so the .cpp's helpers can name it.
   struct impl;

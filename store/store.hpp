@@ -25,8 +25,11 @@ struct status {
   // The write was refused because the conversation's state changed since it was read (another
   // instance or a reminder wrote first): reload and decide again. Implies !ok.
   bool conflict = false;
+  // The write was refused because it would pass a limit the caller passed in (e.g. more evidence
+  // files than a conversation may hold); nothing was written. Implies !ok.
+  bool over_limit = false;
 
-  static status failure(std::string why) { return {false, std::move(why), false}; }
+  static status failure(std::string why) { return {false, std::move(why), false, false}; }
 };
 
 struct conversation {
@@ -74,6 +77,19 @@ struct message {
   std::int64_t at_ms = 0;      // milliseconds since the Unix epoch
 };
 
+// One stored evidence file of a conversation: the metadata of a blob kept elsewhere (by hash).
+struct evidence_record {
+  std::string id;             // unique; chosen by the caller (random), [A-Za-z0-9_-]
+  std::string conversation;   // the conversation it belongs to
+  std::string item;           // the checklist item it was uploaded for
+  std::string original_name;  // checked file name as the buyer sent it; may be empty
+  std::string mime;           // sniffed from the bytes, e.g. "image/jpeg"
+  std::string kind;           // "image", "video" or "document"
+  std::uint64_t size = 0;
+  std::string sha256;         // 64 lowercase hex digits: where the blob is stored
+  std::int64_t at_ms = 0;     // milliseconds since the Unix epoch
+};
+
 // What one step of a conversation writes, in one transaction: the buyer's message (none for a
 // step the bot takes by itself, such as a reminder), the bot's replies, the new state, and the
 // handoff if the step hands off. An acknowledged message always has its reply stored too.
@@ -83,6 +99,12 @@ struct turn {
   std::vector<message> replies;
   std::optional<state_update> state;
   std::optional<handoff_record> handoff;
+  // Evidence rows stored with the step (an upload and the checklist mark it causes are
+  // acknowledged together). Each row's conversation must be `conversation`.
+  std::vector<evidence_record> evidence;
+  // When non-zero and `evidence` is not empty: the turn is refused with status::over_limit if the
+  // conversation would then hold more than this many evidence rows.
+  std::size_t max_evidence = 0;
 };
 
 class store {
@@ -106,8 +128,18 @@ class store {
 
   // Writes a turn atomically. Idempotent on (conversation, inbound.client_id): a turn whose
   // inbound message was stored before writes nothing and reports `duplicate`. Fails if the
-  // conversation does not exist, and with status::conflict if `state` is out of date.
+  // conversation does not exist, with status::conflict if `state` is out of date, and with
+  // status::over_limit if its evidence rows would pass `max_evidence`.
   virtual void append_turn(turn t, turn_handler done) = 0;
+
+  using evidence_handler = std::function<void(status, std::optional<evidence_record>)>;
+  using evidence_list_handler = std::function<void(status, std::vector<evidence_record>)>;
+
+  // One evidence row by id; `nullopt` when unknown (status is still ok).
+  virtual void load_evidence(std::string id, evidence_handler done) = 0;
+
+  // A conversation's evidence rows, oldest first (empty for an unknown conversation).
+  virtual void list_evidence(std::string conversation, evidence_list_handler done) = 0;
 
   using conversations_handler = std::function<void(status, std::vector<conversation>)>;
 

@@ -68,6 +68,22 @@ int main(int argc, char** argv) {
       ->capture_default_str()->check(CLI::NonNegativeNumber);
   serve->add_option("--admin-token", config.admin_token,
                     "Bearer token for /v1/admin/*; default: DATA/admin.token, created if missing");
+  serve->add_option("--max-image-bytes", config.max_image_bytes,
+                    "Largest evidence image (JPEG, PNG, WebP, GIF, HEIC) accepted")
+      ->capture_default_str();
+  serve->add_option("--max-video-bytes", config.max_video_bytes,
+                    "Largest evidence video (MP4, MOV) accepted")
+      ->capture_default_str();
+  serve->add_option("--max-document-bytes", config.max_document_bytes,
+                    "Largest evidence document (PDF) accepted")
+      ->capture_default_str();
+  serve->add_option("--max-evidence-per-conversation", config.max_evidence_per_conversation,
+                    "Evidence files one conversation may hold")
+      ->capture_default_str();
+  long link_ttl_seconds = config.evidence_link_ttl.count();
+  serve->add_option("--evidence-link-ttl", link_ttl_seconds,
+                    "Seconds an evidence upload or read link stays valid")
+      ->capture_default_str()->check(CLI::PositiveNumber);
   serve->add_option("--unsure-below", config.unsure_below,
                     "Confidence under which the reason is reported as unsure")
       ->capture_default_str()->check(CLI::Range(0.0, 1.0));
@@ -125,6 +141,7 @@ int main(int argc, char** argv) {
     config.idle_timeout = std::chrono::seconds(idle_seconds);
     config.handshake_timeout = std::chrono::seconds(handshake_seconds);
     config.reminder_after = std::chrono::seconds(reminder_seconds);
+    config.evidence_link_ttl = std::chrono::seconds(link_ttl_seconds);
     return app::serve(config);
   }
   if (*chat_cmd) {

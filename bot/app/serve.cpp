@@ -109,8 +109,33 @@ int serve(bot::server_config config) {
   settings.dialogue.max_reminders = config.max_reminders;
   bot::conversation_engine engine(*store, knowledge, clock, settings);
 
+  // Evidence: the link secret and the content-addressed file store, both under DATA.
+  auto secret = connectors::evidence::load_or_create_secret(config.data_dir);
+  if (!secret.ok()) {
+    std::cerr << "shouhou: " << secret.error().message << "\n";
+    return 1;
+  }
+  connectors::evidence::blob_store_options blob_options;
+  blob_options.limits = {config.max_image_bytes, config.max_video_bytes,
+                         config.max_document_bytes};
+  auto blobs = connectors::evidence::blob_store::open(config.data_dir / "evidence", blob_options);
+  if (!blobs.ok()) {
+    std::cerr << "shouhou: " << blobs.error().message << "\n";
+    return 1;
+  }
+  // Uploads cut short by a crash or a kill left temporaries; nothing is uploading yet.
+  if (auto cleaned = blobs->clean_tmp(); !cleaned.ok()) {
+    std::cerr << "shouhou: " << cleaned.error().message << "\n";
+    return 1;
+  } else if (cleaned.value() > 0) {
+    spdlog::info("removed {} unfinished evidence uploads", cleaned.value());
+  }
+  auto evidence = std::make_shared<const connectors::evidence_services>(
+      connectors::evidence_services{connectors::evidence::link_signer(secret.value()),
+                                    std::move(blobs.value())});
+
   net::io_context ioc;
-  connectors::chat_server server(ioc, config, engine, knowledge);
+  connectors::chat_server server(ioc, config, engine, knowledge, evidence);
 
   // SIGHUP reloads the intent, reply and policy files; broken files leave the old ones live.
   net::signal_set hangup(ioc, SIGHUP);

@@ -11,6 +11,7 @@
 
 #include "bot/config.hpp"
 #include "bot/conversation_engine.hpp"
+#include "connectors/chat_server.hpp"
 #include "connectors/protocol.hpp"
 
 namespace shouhou::connectors::detail {
@@ -35,11 +36,12 @@ class conversation_viewer {
 
 struct server_state {
   server_state(net::io_context& io, const bot::server_config& cfg, bot::conversation_engine& eng,
-               bot::knowledge_base& know)
+               bot::knowledge_base& know, std::shared_ptr<const evidence_services> ev)
       : ioc(io),
         config(cfg),
         engine(eng),
         knowledge(know),
+        evidence(std::move(ev)),
         limits{cfg.max_text_chars, 128},
         grace_timer(net::make_strand(io)) {}
 
@@ -47,7 +49,14 @@ struct server_state {
   const bot::server_config& config;
   bot::conversation_engine& engine;
   bot::knowledge_base& knowledge;
+  const std::shared_ptr<const evidence_services> evidence;  // null: uploads are off
   const frame_limits limits;
+
+  // A signed upload link for a checklist item, valid for config.evidence_link_ttl from now;
+  // empty when uploads are off. Thread-safe (the signer is immutable).
+  std::string upload_link(std::string_view conversation, std::string_view item) const;
+  // The same as a function for reply_frame; empty when uploads are off. Valid while *this is.
+  upload_link_maker upload_links() const;
 
   // Registers an open connection; returns false when the server is stopping (the caller closes).
   bool add(const std::shared_ptr<connection>& c);

@@ -205,5 +205,78 @@ TEST(ParseListen, RefusesMalformed) {
   }
 }
 
+store::evidence_record upload_row(const std::string& conversation, const std::string& id,
+                                  const std::string& item = "damage_photo") {
+  store::evidence_record e;
+  e.id = id;
+  e.conversation = conversation;
+  e.item = item;
+  e.mime = "image/jpeg";
+  e.kind = "image";
+  e.size = 10;
+  e.sha256 = std::string(64, 'b');
+  return e;
+}
+
+TEST_F(ConversationEngine, AnUploadIsStoredWithItsMarkAndConfirmed) {
+  auto c = open("shop", "buyer").conversation;
+  ASSERT_TRUE(say(c, "m1", "屏幕碎了").ok);
+  evidence_result r;
+  engine_.add_evidence(c.id, {upload_row(c.id, "e1")}, 20, [&](evidence_result x) { r = x; });
+  ASSERT_EQ(r.what, evidence_result::outcome::stored) << r.error;
+  ASSERT_EQ(r.messages.size(), 1u);
+  EXPECT_EQ(r.messages[0].kind, "follow_up");
+  for (const auto& req : r.messages[0].requests) EXPECT_NE(req.id, "damage_photo");
+  ASSERT_EQ(store_.evidence.size(), 1u);
+  auto state = state_from_json(store_.conversations[c.id].state);
+  ASSERT_TRUE(state);
+  EXPECT_EQ(state->checklist[0].value, "e1");
+  EXPECT_EQ(r.conversation.state_version, store_.conversations[c.id].state_version);
+}
+
+TEST_F(ConversationEngine, AnUploadPastTheMaximumIsRefusedAndMarksNothing) {
+  auto c = open("shop", "buyer").conversation;
+  ASSERT_TRUE(say(c, "m1", "屏幕碎了").ok);
+  evidence_result r;
+  engine_.add_evidence(c.id, {upload_row(c.id, "e1"), upload_row(c.id, "e2")}, 1,
+                       [&](evidence_result x) { r = x; });
+  EXPECT_EQ(r.what, evidence_result::outcome::over_limit);
+  EXPECT_TRUE(store_.evidence.empty());
+  EXPECT_FALSE(state_from_json(store_.conversations[c.id].state)->checklist[0].done);
+}
+
+TEST_F(ConversationEngine, CitingEvidenceIsIdempotentAndOnlyForItsOwnConversation) {
+  auto c = open("shop", "buyer").conversation;
+  auto other = open("shop", "buyer-2").conversation;
+  ASSERT_TRUE(say(c, "m1", "屏幕碎了").ok);
+  ASSERT_TRUE(say(other, "m1", "屏幕碎了").ok);
+  // Stored for the other item without a mark yet (as if the upload's mark was lost).
+  store_.evidence.push_back(upload_row(c.id, "e7", "box_photo"));
+  store_.evidence.push_back(upload_row(other.id, "e8"));
+  evidence_result r;
+  engine_.cite_evidence(c, "m2", "e8", [&](evidence_result x) { r = x; });
+  EXPECT_EQ(r.what, evidence_result::outcome::unknown_evidence);
+  engine_.cite_evidence(c, "m2", "e7", [&](evidence_result x) { r = x; });
+  ASSERT_EQ(r.what, evidence_result::outcome::stored) << r.error;
+  EXPECT_EQ(r.messages.size(), 1u);
+  c = r.conversation;
+  engine_.cite_evidence(c, "m2", "e7", [&](evidence_result x) { r = x; });
+  EXPECT_EQ(r.what, evidence_result::outcome::duplicate);
+  EXPECT_TRUE(r.messages.empty());
+  EXPECT_EQ(state_from_json(store_.conversations[c.id].state)->checklist[1].value, "e7");
+}
+
+TEST_F(ConversationEngine, AnUploadForAnItemTheChecklistLacksIsKeptWithoutAMessage) {
+  auto c = open("shop", "buyer").conversation;
+  ASSERT_TRUE(say(c, "m1", "快递一直没到").ok);
+  const auto version = store_.conversations[c.id].state_version;
+  evidence_result r;
+  engine_.add_evidence(c.id, {upload_row(c.id, "e1")}, 20, [&](evidence_result x) { r = x; });
+  EXPECT_EQ(r.what, evidence_result::outcome::stored) << r.error;
+  EXPECT_TRUE(r.messages.empty());
+  EXPECT_EQ(store_.evidence.size(), 1u);
+  EXPECT_EQ(store_.conversations[c.id].state_version, version);
+}
+
 }  // namespace
 }  // namespace shouhou::bot

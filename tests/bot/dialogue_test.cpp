@@ -247,6 +247,55 @@ TEST_F(Dialogue, TheHandoffSnapshotCarriesDeadlinesResolutionsAndWhatIsMissing) 
   EXPECT_EQ(j["resolutions"][0], "reissue");
 }
 
+TEST_F(Dialogue, EvidenceMarksItsItemConfirmsAndListsWhatIsStillMissing) {
+  buyer(said("damaged"));
+  state_.reminders_sent = 1;
+  auto s = on_evidence(state_, *know_, who_, "damage_photo", "ev-1", settings_, now_);
+  state_ = s.next;
+  ASSERT_EQ(s.messages.size(), 1u);
+  EXPECT_EQ(s.messages[0].kind, "follow_up");
+  EXPECT_EQ(ids(s.messages[0].requests),
+            (std::vector<std::string>{"box_photo", "waybill_no", "refused"}));
+  EXPECT_EQ(state_.checklist[0].id, "damage_photo");
+  EXPECT_TRUE(state_.checklist[0].done);
+  EXPECT_EQ(state_.checklist[0].value, "ev-1");
+  EXPECT_EQ(state_.reminders_sent, 0);
+  EXPECT_EQ(s.remind_at_ms, k_now + 600'000);
+  EXPECT_TRUE(s.handoff_trigger.empty());
+}
+
+TEST_F(Dialogue, EvidenceThatCompletesTheChecklistHandsOff) {
+  buyer(said("damaged"));
+  for (auto& item : state_.checklist) {
+    if (item.id != "box_photo") {
+      item.done = true;
+      item.value = "given";
+    }
+  }
+  auto s = on_evidence(state_, *know_, who_, "box_photo", "ev-2", settings_, now_);
+  EXPECT_EQ(s.handoff_trigger, "checklist_complete");
+  EXPECT_EQ(s.next.phase, phase::handed_off);
+  ASSERT_EQ(s.messages.size(), 1u);
+  EXPECT_EQ(s.messages[0].kind, "handoff");
+}
+
+TEST_F(Dialogue, EvidenceForAnItemTheChecklistNoLongerHasChangesNothing) {
+  buyer(said("not_received"));
+  auto s = on_evidence(state_, *know_, who_, "damage_photo", "ev-3", settings_, now_);
+  EXPECT_TRUE(s.messages.empty());
+  EXPECT_EQ(to_json(s.next), to_json(state_));
+}
+
+TEST_F(Dialogue, EvidenceAfterHandoffIsMarkedSilently) {
+  buyer(said("damaged"));
+  buyer(said("other", 0.9, {"wants_human"}));
+  ASSERT_EQ(state_.phase, phase::handed_off);
+  auto s = on_evidence(state_, *know_, who_, "box_photo", "ev-4", settings_, now_);
+  EXPECT_TRUE(s.messages.empty());
+  EXPECT_EQ(s.next.checklist[1].value, "ev-4");
+  EXPECT_EQ(s.remind_at_ms, 0);
+}
+
 TEST(ConversationState, RoundTripsThroughJson) {
   conversation_state s;
   s.phase = phase::collecting;

@@ -19,6 +19,7 @@ class fake_store final : public st::store {
   std::map<std::string, st::conversation> conversations;
   std::vector<st::message> messages;
   std::vector<st::handoff_record> handoffs;
+  std::vector<st::evidence_record> evidence;
   // Run before an append is applied, e.g. to write the conversation "from another instance".
   std::function<void()> before_append;
 
@@ -54,6 +55,15 @@ class fake_store final : public st::store {
         }
       }
     }
+    if (!t.evidence.empty() && t.max_evidence != 0) {
+      std::size_t held = 0;
+      for (const auto& e : evidence) held += e.conversation == t.conversation;
+      if (held + t.evidence.size() > t.max_evidence) {
+        st::status refused = st::status::failure("too many evidence files");
+        refused.over_limit = true;
+        return done(refused, false);
+      }
+    }
     if (t.state) {
       if (t.state->expected_version != conv->second.state_version) {
         st::status conflict = st::status::failure("state changed");
@@ -68,6 +78,10 @@ class fake_store final : public st::store {
     if (t.inbound) push(std::move(*t.inbound), t.conversation);
     for (auto& r : t.replies) push(std::move(r), t.conversation);
     if (t.handoff) handoffs.push_back(*t.handoff);
+    for (auto& e : t.evidence) {
+      e.conversation = t.conversation;
+      evidence.push_back(std::move(e));
+    }
     done({}, false);
   }
 
@@ -77,6 +91,23 @@ class fake_store final : public st::store {
       if (c.remind_at_ms && c.remind_at_ms <= now_ms && due.size() < limit) due.push_back(c);
     }
     done({}, due);
+  }
+
+  void load_evidence(std::string id, evidence_handler done) override {
+    if (take_failure()) return done(st::status::failure("injected failure"), std::nullopt);
+    for (const auto& e : evidence) {
+      if (e.id == id) return done({}, e);
+    }
+    done({}, std::nullopt);
+  }
+
+  void list_evidence(std::string conversation, evidence_list_handler done) override {
+    if (take_failure()) return done(st::status::failure("injected failure"), {});
+    std::vector<st::evidence_record> out;
+    for (const auto& e : evidence) {
+      if (e.conversation == conversation) out.push_back(e);
+    }
+    done({}, out);
   }
 
   std::vector<st::message> outbound_of(const std::string& id) const {

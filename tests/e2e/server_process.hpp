@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -54,7 +55,10 @@ class temp_dir {
 
 class server_process {
  public:
-  explicit server_process(const std::filesystem::path& data, std::vector<std::string> extra = {}) {
+  // `max_file_bytes` > 0: the server runs with RLIMIT_FSIZE at that size and SIGXFSZ ignored, so
+  // a write past it fails with EFBIG, as on a full disk.
+  explicit server_process(const std::filesystem::path& data, std::vector<std::string> extra = {},
+                          long max_file_bytes = 0) {
     std::vector<std::string> args = {SHOUHOU_BINARY, "serve", "--listen", "127.0.0.1:0",
                                      "--data", data.string(), "--log-level", "warn"};
     args.insert(args.end(), extra.begin(), extra.end());
@@ -62,6 +66,11 @@ class server_process {
     if (::pipe(out) != 0) throw std::runtime_error("pipe failed");
     pid_ = ::fork();
     if (pid_ == 0) {
+      if (max_file_bytes > 0) {
+        const rlimit limit{static_cast<rlim_t>(max_file_bytes), static_cast<rlim_t>(max_file_bytes)};
+        ::setrlimit(RLIMIT_FSIZE, &limit);
+        ::signal(SIGXFSZ, SIG_IGN);  // ignored dispositions survive exec
+      }
       ::dup2(out[1], STDOUT_FILENO);
       ::close(out[0]);
       ::close(out[1]);
@@ -86,6 +95,7 @@ class server_process {
   ~server_process() { stop(); }
 
   unsigned short port() const { return port_; }
+  pid_t pid() const { return pid_; }
   void signal(int sig) const { ::kill(pid_, sig); }
 
   // SIGTERM, then wait up to 20 s; returns the exit status (or -1 when it had to be killed).

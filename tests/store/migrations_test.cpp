@@ -13,7 +13,7 @@ namespace {
 
 using ::testing::HasSubstr;
 
-constexpr int k_latest = 2;
+constexpr int k_latest = 3;
 
 TEST(SqliteMigrations, OpenCreatesTheSchemaAtTheLatestVersion) {
   temp_dir dir;
@@ -31,6 +31,10 @@ TEST(SqliteMigrations, OpenCreatesTheSchemaAtTheLatestVersion) {
   EXPECT_EQ(db.scalar("SELECT count(*) FROM pragma_table_info('conversations') WHERE name IN"
                       " ('state', 'state_version', 'phase', 'remind_at_ms')"),
             4);
+  EXPECT_EQ(db.scalar("SELECT count(*) FROM pragma_index_info('evidence_conversation')"), 1);
+  EXPECT_EQ(db.scalar("SELECT count(*) FROM pragma_foreign_key_list('evidence') WHERE"
+                      " \"table\" = 'conversations' AND \"from\" = 'conversation'"),
+            1);
   EXPECT_EQ(db.scalar("SELECT count(*) FROM pragma_journal_mode WHERE journal_mode = 'wal'"), 1);
   EXPECT_EQ(db.scalar("SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name IN"
                       " ('conversations', 'messages')"),
@@ -75,7 +79,7 @@ TEST(SqliteMigrations, ANewerSchemaIsRefused) {
   auto s = sqlite_store::open(dir.db(), {}, error);
   EXPECT_EQ(s, nullptr);
   EXPECT_THAT(error, HasSubstr(dir.db()));
-  EXPECT_THAT(error, HasSubstr("schema version 7, newer than version 2"));
+  EXPECT_THAT(error, HasSubstr("schema version 7, newer than version " + std::to_string(k_latest)));
   raw_db db(dir.db());
   EXPECT_EQ(db.scalar("PRAGMA user_version"), 7);
   EXPECT_EQ(db.scalar("SELECT count(*) FROM sqlite_schema"), 0);
