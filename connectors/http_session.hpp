@@ -15,6 +15,7 @@
 // Everything runs on the connection's strand; blob writes are synchronous there (see
 // blob_store.hpp on why that is acceptable for local disks).
 
+#include <openssl/crypto.h>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -26,8 +27,7 @@
 
 namespace shouhou::connectors {
 
-class http_session : public detail::connection,
-                     public std::enable_shared_from_this<http_session> {
+class http_session : public detail::connection, public std::enable_shared_from_this<http_session> {
  public:
   http_session(boost::asio::ip::tcp::socket&& socket, std::shared_ptr<detail::server_state> state);
   ~http_session() override;
@@ -84,5 +84,30 @@ class http_session : public detail::connection,
   std::shared_ptr<void> pending_;  // the response being written
   bool stopping_ = false;
 };
+
+// Member templates used by both http_session.cpp and evidence_routes.cpp.
+
+template <class Body>
+void http_session::write(std::shared_ptr<boost::beast::http::response<Body>> res, bool linger) {
+  if (linger) res->keep_alive(false);
+  bool keep_alive = res->keep_alive() && !stopping_;
+  pending_ = res;
+  boost::beast::http::async_write(stream_, *res,
+                                  [self = shared_from_this(), res, keep_alive, linger](
+                                      boost::beast::error_code ec, std::size_t n) {
+                                    self->on_write(keep_alive, linger, ec, n);
+                                  });
+}
+
+template <class Fields>
+bool http_session::authorized(const boost::beast::http::header<true, Fields>& req) const {
+  const std::string& token = state_->config.admin_token;
+  const std::string_view given = req[boost::beast::http::field::authorization];
+  const std::string_view scheme = "Bearer ";
+  if (token.empty() || !given.starts_with(scheme)) return false;
+  const std::string_view presented = given.substr(scheme.size());
+  return presented.size() == token.size() &&
+         CRYPTO_memcmp(presented.data(), token.data(), token.size()) == 0;
+}
 
 }  // namespace shouhou::connectors

@@ -435,6 +435,11 @@ TEST(EvidenceSlowClient, AnUploadThatStopsIsCutByTheReadTimeout) {
   const std::string got = read_to_end(s, ec);
   EXPECT_TRUE(ec == net::error::eof || ec == net::error::connection_reset) << ec.message();
   EXPECT_NE(ec, net::error::would_block) << "the server kept the stalled upload open";
+  // Beast closes the socket when the deadline passes, just before the session's handler removes
+  // the temporary file: wait (bounded) for the cleanup rather than race it.
+  for (int i = 0; i < 100 && files_under(data.path() / "evidence", true) != 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
   EXPECT_EQ(files_under(data.path() / "evidence", true), 0u);
   EXPECT_EQ(files_under(data.path() / "evidence", false), 0u);
 }
