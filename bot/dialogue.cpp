@@ -102,6 +102,20 @@ std::vector<std::string> labels(const std::vector<replies::quick_reply_option>& 
   return out;
 }
 
+// After the buyer gave something (or said nothing): hand off when nothing is missing any more,
+// otherwise say what is still missing with the `kind` text and schedule the next reminder.
+step ask_for_missing(step out, const knowledge& know, const party& who, replies::text_kind kind,
+                     const dialogue_settings& settings, std::int64_t now_ms) {
+  auto& s = out.next;
+  if (s.missing().empty()) return hand_off(std::move(out), know, who, "checklist_complete", now_ms);
+  out.messages.push_back(
+      {kind == replies::text_kind::reminder ? "reminder" : "follow_up",
+       know.replies->text(s.reason, kind, s.flags, variables_for(s, know, who)), requests_for(s),
+       labels(s.offered)});
+  out.remind_at_ms = now_ms + settings.reminder_after.count();
+  return out;
+}
+
 }  // namespace
 
 step on_buyer_message(const conversation_state& state, const knowledge& know, const party& who,
@@ -213,13 +227,8 @@ step on_buyer_message(const conversation_state& state, const knowledge& know, co
         }
       }
     }
-    if (s.missing().empty()) {
-      return hand_off(std::move(out), know, who, "checklist_complete", now_ms);
-    }
-    out.messages.push_back({"follow_up",
-                            know.replies->text(s.reason, replies::text_kind::follow_up, s.flags,
-                                               variables_for(s, know, who)),
-                            requests_for(s), labels(s.offered)});
+    return ask_for_missing(std::move(out), know, who, replies::text_kind::follow_up, settings,
+                           now_ms);
   }
   out.remind_at_ms = now_ms + settings.reminder_after.count();
   return out;
@@ -235,13 +244,7 @@ step on_silence(const conversation_state& state, const knowledge& know, const pa
     return hand_off(std::move(out), know, who, "no_reply", now_ms);
   }
   s.reminders_sent += 1;
-  out.messages.push_back(
-      {"reminder",
-       know.replies->text(s.reason, replies::text_kind::reminder, s.flags,
-                          variables_for(s, know, who)),
-       requests_for(s), labels(s.offered)});
-  out.remind_at_ms = now_ms + settings.reminder_after.count();
-  return out;
+  return ask_for_missing(std::move(out), know, who, replies::text_kind::reminder, settings, now_ms);
 }
 
 step on_evidence(const conversation_state& state, const knowledge& know, const party& who,
@@ -257,13 +260,8 @@ step on_evidence(const conversation_state& state, const knowledge& know, const p
   it->value = std::string(evidence_id);
   s.reminders_sent = 0;
   if (s.phase != phase::collecting) return out;  // a person has it (or no reason yet): silent
-  if (s.missing().empty()) return hand_off(std::move(out), know, who, "checklist_complete", now_ms);
-  out.messages.push_back({"follow_up",
-                          know.replies->text(s.reason, replies::text_kind::follow_up, s.flags,
-                                             variables_for(s, know, who)),
-                          requests_for(s), labels(s.offered)});
-  out.remind_at_ms = now_ms + settings.reminder_after.count();
-  return out;
+  return ask_for_missing(std::move(out), know, who, replies::text_kind::follow_up, settings,
+                         now_ms);
 }
 
 std::string handoff_snapshot(const conversation_state& s, const knowledge& know,
