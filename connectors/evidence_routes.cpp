@@ -10,8 +10,8 @@
 
 #include "connectors/detail/http_common.hpp"
 #include "connectors/detail/upload_state.hpp"
-#include "connectors/evidence/exif.hpp"
 #include "connectors/evidence/filename.hpp"
+#include "connectors/evidence/metadata.hpp"
 #include "connectors/evidence/multipart.hpp"
 #include "connectors/http_session.hpp"
 
@@ -331,8 +331,13 @@ void http_session::serve_evidence(const request& req) {
         res.set(http::field::cache_control, "private, no-store");
         res.keep_alive(keep_alive);
       };
-      if (agent && row->mime == "image/jpeg") {
-        // Agents see the copy without location metadata; at most max_image_bytes in memory.
+      if (agent && image) {
+        // Agents see a copy without location metadata (EXIF GPS, XMP, text chunks) of every
+        // image type; one that cannot be cleaned is refused rather than shown as uploaded. The
+        // blob store already capped images at max_image_bytes; checked again before allocating.
+        if (opened->size > self->state_->evidence->blobs.limits().max_image_bytes) {
+          return answer(500, "the stored photo is larger than the image limit");
+        }
         std::string bytes(opened->size, '\0');
         std::size_t got = 0;
         while (got < bytes.size()) {
@@ -341,13 +346,14 @@ void http_session::serve_evidence(const request& req) {
           got += static_cast<std::size_t>(n);
         }
         if (got != bytes.size()) return answer(500, "the stored file cannot be read");
-        auto stripped = evidence::strip_jpeg_metadata(bytes);
+        auto stripped = evidence::strip_location_metadata(row->mime, std::move(bytes));
         if (!stripped.ok()) {
-          return answer(500, "the photo's metadata cannot be removed: " + stripped.error().message);
+          return answer(500, "the photo's metadata cannot be removed, so it is not shown: " +
+                                 stripped.error().message);
         }
         auto res = std::make_shared<response>(http::status::ok, version);
         decorate(*res);
-        res->body() = std::move(stripped->jpeg);
+        res->body() = std::move(stripped.value());
         res->prepare_payload();
         if (head) res->body().clear();
         return self->write(res, false);

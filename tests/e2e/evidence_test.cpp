@@ -51,6 +51,20 @@ std::string png(const std::string& tag = "", std::size_t pad = 0) {
          std::string(pad, 'p');
 }
 
+// A well-formed 1x1 PNG with an eXIf chunk holding a marker text. The CRCs are not checked by
+// the server (whole chunks are copied), so they are left zero.
+std::string png_with_exif() {
+  auto chunk = [](const std::string& type, const std::string& data) {
+    const auto n = static_cast<std::uint32_t>(data.size());
+    return std::string{static_cast<char>(n >> 24), static_cast<char>(n >> 16),
+                       static_cast<char>(n >> 8), static_cast<char>(n)} +
+           type + data + "\0\0\0\0"s;
+  };
+  return "\x89PNG\r\n\x1a\n"s + chunk("IHDR", "\0\0\0\x01\0\0\0\x01\x08\x02\0\0\0"s) +
+         chunk("eXIf", "MM\0\x2A\0\0\0\x08\0\0PNGGPSSECRET-31.23N"s) +
+         chunk("IDAT", "\x78\x9c\x63\x60\x60\x60\0\0\0\x04\0\x01"s) + chunk("IEND", "");
+}
+
 std::string sha256_hex(std::string_view data) {
   unsigned char d[SHA256_DIGEST_LENGTH];
   SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), d);
@@ -267,6 +281,29 @@ TEST_F(Evidence, APutPhotoIsStoredConfirmedLiveAndMarksItsItem) {
   ASSERT_TRUE(crossed.ok());
   EXPECT_EQ(request(server_.port(), http::verb::get, crossed.value()).status, 403);
   expect_no_tmp();
+}
+
+TEST_F(Evidence, APngsExifIsHiddenFromAgentsButNotFromItsBuyer) {
+  auto c = open_damaged(server_.port(), "buyer-png-exif");
+  const std::string photo = png_with_exif();
+  auto r = put(server_.port(), c.upload["damage_photo"], photo);
+  ASSERT_EQ(r.status, 201) << r.body;
+  auto files = r.parsed()["evidence"];
+  ASSERT_EQ(files.size(), 1u);
+  ASSERT_EQ(files[0]["mime"], "image/png");
+  const std::string id = files[0]["id"];
+  const std::string token = read_text(data_.path() / "admin.token");
+  auto agent = request(server_.port(), http::verb::get, "/v1/evidence/" + id, "", "", token);
+  ASSERT_EQ(agent.status, 200) << agent.body;
+  EXPECT_EQ(agent.headers[http::field::content_type], "image/png");
+  EXPECT_EQ(agent.body.find("PNGGPSSECRET"), std::string::npos) << "PNG eXIf shown to the agent";
+  EXPECT_EQ(agent.body.find("eXIf"), std::string::npos);
+  EXPECT_EQ(agent.body.rfind("\x89PNG", 0), 0u);
+  EXPECT_NE(agent.body.find("IDAT"), std::string::npos);
+  auto buyer = request(server_.port(), http::verb::get, files[0]["read"]);
+  ASSERT_EQ(buyer.status, 200) << buyer.body;
+  EXPECT_EQ(buyer.body, photo);
+  EXPECT_NE(buyer.body.find("PNGGPSSECRET"), std::string::npos);
 }
 
 TEST_F(Evidence, TheEvidenceFrameMarksAnItemAndUnknownIdsAreRefused) {
