@@ -174,8 +174,9 @@ int check_command(const std::filesystem::path& dir, std::ostream& out) {
     return k_exit_failed;
   }
   const engine_stats& s = loaded.engine->stats();
-  out << "ok: " << s.files << " files, " << s.patterns << " patterns and keywords, " << s.examples
-      << " examples, " << s.model_features << " keyword-model pairs; compiled in "
+  out << "ok: " << s.files << " files, " << s.example_files << " example files, " << s.patterns
+      << " patterns and keywords, " << s.examples << " examples, " << s.model_features
+      << " keyword-model n-grams; compiled in "
       << fixed(s.compile_ms, 1) << " ms; version " << loaded.engine->version() << "\n";
   return k_exit_ok;
 }

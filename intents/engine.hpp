@@ -21,10 +21,11 @@ struct engine_options {
   // Fill classification::explanation on every classify(text). Off by default: the strings cost
   // more than the classification itself; classify(text, true) or explain() give them on demand.
   bool explain = false;
-  // How much the keyword model (naive Bayes over character pairs, trained at load time from the
-  // files' examples, keywords and literal patterns) adds to a reason's pattern score: its
-  // probability for the reason above chance, scaled so that a certain model adds this much
-  // (intents/README.md, "How a message is scored"). 0 turns the model off.
+  // How much the keyword model (naive Bayes over character 1-2-grams, trained at load time from
+  // the files' examples, examples/<reason>.txt, keywords and literal patterns) weighs in the
+  // fusion: a reason whose pattern scored loses model_weight x 0.2 x ln(P(model's favourite) /
+  // P(reason)) (intents/README.md, "How a message is scored"). 0 turns the model off: patterns
+  // alone decide, as in the files' worked examples.
   double model_weight = 1.0;
 };
 
@@ -55,8 +56,9 @@ struct classification {
 // What an engine was built from, for `intents check` and the benchmark.
 struct engine_stats {
   std::size_t files = 0;
+  std::size_t example_files = 0;       // examples/<reason>.txt files
   std::size_t patterns = 0;  // RE2 patterns, keywords and negative cues in the set
-  std::size_t examples = 0;
+  std::size_t examples = 0;            // yaml `examples:` and lines of examples/*.txt
   std::size_t model_features = 0;      // distinct character pairs the keyword model knows
   std::size_t traditional_chars = 0;   // Traditional characters the normaliser converts
   double compile_ms = 0.0;             // reading, compiling and training, in milliseconds

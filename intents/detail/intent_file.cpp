@@ -389,8 +389,95 @@ read_result read_intent_folder(const std::filesystem::path& dir) {
     result.data.files.push_back(file);
     read_intent_text(file, text, result.data, result.errors);
   }
+  // Training messages: examples/<reason>.txt, one message a line.
+  const std::filesystem::path examples_dir = dir / "examples";
+  if (std::filesystem::is_directory(examples_dir, ec)) {
+    std::vector<std::filesystem::path> texts;
+    for (std::filesystem::directory_iterator it(examples_dir, ec), end; !ec && it != end;
+         it.increment(ec)) {
+      if (it->is_regular_file(ec)) texts.push_back(it->path());
+    }
+    if (ec) {
+      result.errors.push_back(file_error{examples_dir.string(), 0, 0,
+                                         "cannot list the folder: " + ec.message()});
+    }
+    std::sort(texts.begin(), texts.end(), [](const auto& a, const auto& b) {
+      return a.filename().string() < b.filename().string();
+    });
+    for (const auto& path : texts) {
+      const std::string file = path.string();
+      const std::string name = path.filename().string();
+      if (path.extension() != ".txt") {
+        result.errors.push_back(file_error{
+            file, 0, 0, "only <reason>.txt files belong in examples/ (one message a line)"});
+        continue;
+      }
+      const std::string reason = path.stem().string();
+      if (std::find(k_reasons.begin(), k_reasons.end(), reason) == k_reasons.end()) {
+        result.errors.push_back(file_error{
+            file, 0, 0, "'" + reason + "' is not a reason id: name the file <reason>.txt"});
+        continue;
+      }
+      std::ifstream in(path, std::ios::binary);
+      std::ostringstream content;
+      content << in.rdbuf();
+      if (!in) {
+        result.errors.push_back(file_error{file, 0, 0, "cannot read the file"});
+        continue;
+      }
+      const std::string text = content.str();
+      hash.update("examples/" + name);
+      hash.update(std::string_view("\0", 1));
+      hash.update(text);
+      hash.update(std::string_view("\0", 1));
+      result.data.example_files.push_back(file);
+      read_examples_text(file, reason, text, result.data, result.errors);
+    }
+  }
   result.data.version = hash.hex();
   return result;
+}
+
+void read_examples_text(const std::string& file, const std::string& reason,
+                        const std::string& text, intent_files& out,
+                        std::vector<file_error>& errors) {
+  constexpr std::size_t k_max_example_bytes = 2000;
+  int line_no = 0;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    std::size_t nl = text.find('\n', start);
+    if (nl == std::string::npos) nl = text.size();
+    std::string_view line(text.data() + start, nl - start);
+    start = nl + 1;
+    ++line_no;
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) line.remove_prefix(1);
+    while (!line.empty() && (line.back() == ' ' || line.back() == '\t')) line.remove_suffix(1);
+    if (line.empty() || line.front() == '#') continue;
+    if (line.size() > k_max_example_bytes) {
+      errors.push_back(file_error{file, line_no, 1, "an example longer than 2000 bytes"});
+      continue;
+    }
+    // Invalid UTF-8 is reported: a wrongly encoded file would teach the model nonsense.
+    bool valid = true;
+    for (std::size_t i = 0; i < line.size() && valid;) {
+      const auto b = static_cast<unsigned char>(line[i]);
+      const std::size_t len = b < 0x80 ? 1 : (b >> 5) == 6 ? 2 : (b >> 4) == 14 ? 3 : (b >> 3) == 30 ? 4 : 0;
+      if (len == 0 || i + len > line.size()) {
+        valid = false;
+        break;
+      }
+      for (std::size_t k = 1; k < len; ++k) {
+        if ((static_cast<unsigned char>(line[i + k]) & 0xC0) != 0x80) valid = false;
+      }
+      i += len;
+    }
+    if (!valid) {
+      errors.push_back(file_error{file, line_no, 1, "not UTF-8 text"});
+      continue;
+    }
+    out.training.push_back(training_example{reason, std::string(line)});
+  }
 }
 
 }  // namespace shouhou::intents::detail

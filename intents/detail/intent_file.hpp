@@ -36,10 +36,19 @@ struct block {
   int line = 0;
 };
 
+// One training message from a file of the `examples/` subfolder (`examples/<reason>.txt`, one
+// message a line): it trains the keyword model only (the tests do not require it to classify).
+struct training_example {
+  std::string reason;
+  std::string text;
+};
+
 struct intent_files {
   std::vector<std::string> files;  // read order
+  std::vector<std::string> example_files;  // examples/*.txt, read order
   std::vector<block> blocks;
   std::vector<rule> rules;
+  std::vector<training_example> training;  // from examples/*.txt
   std::string version;  // hex SHA-256 over each file's name and content, in read order
 };
 
@@ -48,12 +57,18 @@ struct read_result {
   std::vector<file_error> errors;
 };
 
-// Reads every *.yaml and *.yml file directly in `dir`, in byte order of their names.
+// Reads every *.yaml and *.yml file directly in `dir`, in byte order of their names, then every
+// `examples/<reason>.txt` (one message a line; `#` starts a comment line) when that folder exists.
 read_result read_intent_folder(const std::filesystem::path& dir);
 
 // Parses one file's text into `out` (blocks and rules); `file` names it in errors, which are
 // appended to `errors`. Duplicate ids are checked against what `out` already holds.
 void read_intent_text(const std::string& file, const std::string& text, intent_files& out,
                       std::vector<file_error>& errors);
+
+// Parses one examples file (`reason` from its name) into `out.training`; errors are located.
+void read_examples_text(const std::string& file, const std::string& reason,
+                        const std::string& text, intent_files& out,
+                        std::vector<file_error>& errors);
 
 }  // namespace shouhou::intents::detail

@@ -1,22 +1,27 @@
 #include "intents/detail/keyword_model.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 
 namespace shouhou::intents::detail {
 namespace {
 
-constexpr double k_smoothing = 0.5;  // additive (Lidstone) smoothing of pair counts
+constexpr double k_smoothing = 0.5;  // additive (Lidstone) smoothing of n-gram counts
+constexpr double k_log_scale = 24.0;  // log-probabilities above the class's floor, as uint8 x 1/24
 
 // A character that may be part of a pair: letters, digits and everything non-ASCII (Chinese).
 bool is_word_char(char32_t cp) {
   return cp >= 0x80 || (cp >= '0' && cp <= '9') || (cp >= 'a' && cp <= 'z');
 }
 
-// Calls f(key) for every pair of adjacent word characters; a key packs both code points.
+// Calls f(key) for every character n-gram (n = 1 .. max_n) of adjacent word characters. Keys
+// pack the code points (< 2^21 each): a unigram is below 2^21, a bigram in [2^21, 2^42), a
+// trigram at or above 2^42, so they never collide.
 template <typename F>
-void for_each_pair(std::string_view s, F&& f) {
+void for_each_gram(std::string_view s, int max_n, F&& f) {
   char32_t prev = 0;
+  char32_t prev2 = 0;
   for (std::size_t p = 0; p < s.size();) {
     const auto b0 = static_cast<unsigned char>(s[p]);
     std::size_t len = b0 < 0x80 ? 1 : b0 >= 0xF0 ? 4 : b0 >= 0xE0 ? 3 : b0 >= 0xC0 ? 2 : 1;
@@ -30,25 +35,42 @@ void for_each_pair(std::string_view s, F&& f) {
     }
     p += len;
     if (!is_word_char(cp)) {
-      prev = 0;
+      prev = prev2 = 0;
       continue;
     }
-    if (prev != 0) f((static_cast<std::uint64_t>(prev) << 32) | cp);
+    cp &= 0x1FFFFF;
+    // Single ASCII letters and digits say little; Chinese characters do.
+    if (max_n >= 1 && cp >= 0x80) f(static_cast<std::uint64_t>(cp));
+    if (max_n >= 2 && prev != 0) f((static_cast<std::uint64_t>(prev) << 21) | cp);
+    if (max_n >= 3 && prev2 != 0) {
+      f((static_cast<std::uint64_t>(prev2) << 42) | (static_cast<std::uint64_t>(prev) << 21) | cp);
+    }
+    prev2 = prev;
     prev = cp;
   }
 }
 
-std::size_t slot_of(std::uint64_t key, std::size_t mask) {
+// One 64-bit mix of the key: its low bits pick the slot, its high 32 bits are the fingerprint
+// kept in the slot (never 0, which marks an empty slot).
+std::uint64_t mix(std::uint64_t key) {
   std::uint64_t h = key * 0x9E3779B97F4A7C15ull;
   h ^= h >> 29;
-  return static_cast<std::size_t>(h) & mask;
+  h *= 0xBF58476D1CE4E5B9ull;
+  h ^= h >> 32;
+  return h;
+}
+
+// 24 bits, never 0.
+std::uint32_t fingerprint_of(std::uint64_t h) {
+  const auto f = static_cast<std::uint32_t>(h >> 40);
+  return f == 0 ? 1 : f;
 }
 
 }  // namespace
 
 void keyword_model::add(std::size_t cls, std::string_view normalized, double weight) {
   if (cls >= classes_ || weight <= 0) return;
-  for_each_pair(normalized, [&](std::uint64_t key) {
+  for_each_gram(normalized, max_n_, [&](std::uint64_t key) {
     auto& counts = counts_[key];
     if (counts.empty()) counts.assign(classes_, 0.0);
     counts[cls] += weight;
@@ -57,64 +79,83 @@ void keyword_model::add(std::size_t cls, std::string_view normalized, double wei
 }
 
 void keyword_model::train() {
-  features_ = counts_.size();
+  // Smoothing counts every n-gram seen, kept or not; only those seen often enough are kept.
+  const double vocabulary = static_cast<double>(std::max<std::size_t>(counts_.size(), 1));
+  features_ = 0;
+  for (const auto& entry : counts_) {
+    double total = 0;
+    for (const double v : entry.second) total += v;
+    if (total >= min_count_) ++features_;
+  }
+  // Load factor at most 2/3: a probe for an unknown n-gram ends after a slot or two.
   std::size_t size = 16;
-  while (size < features_ * 2) size *= 2;
+  while (size * 2 < features_ * 3) size *= 2;
   mask_ = size - 1;
-  keys_.assign(size, k_empty);
-  rows_.assign(size, 0);
-  log_.assign(features_ * classes_, 0.0f);
-  const double vocabulary = static_cast<double>(std::max<std::size_t>(features_, 1));
-  std::uint32_t row = 0;
+  slots_.assign(size, slot{});
+  for (std::size_t c = 0; c < classes_; ++c) {
+    // The smallest log P(n-gram|c) there is: an n-gram never seen with class c.
+    floor_[c] = std::log(k_smoothing / (class_total_[c] + k_smoothing * vocabulary));
+  }
   for (const auto& [key, counts] : counts_) {
-    std::size_t slot = slot_of(key, mask_);
-    while (keys_[slot] != k_empty) slot = (slot + 1) & mask_;
-    keys_[slot] = key;
-    rows_[slot] = row;
+    double total = 0;
+    for (const double v : counts) total += v;
+    if (total < min_count_) continue;
+    const std::uint64_t h = mix(key);
+    std::size_t at = static_cast<std::size_t>(h) & mask_;
+    while (slots_[at].fingerprint() != 0) at = (at + 1) & mask_;
+    slot& s = slots_[at];
+    s.set_fingerprint(fingerprint_of(h));
     for (std::size_t c = 0; c < classes_; ++c) {
       const double p = (counts[c] + k_smoothing) / (class_total_[c] + k_smoothing * vocabulary);
-      log_[row * classes_ + c] = static_cast<float>(std::log(p));
+      const double q = std::round((std::log(p) - floor_[c]) * k_log_scale);
+      s.bytes[c] = static_cast<std::uint8_t>(std::clamp(q, 0.0, 255.0));
     }
-    ++row;
   }
   counts_ = {};
 }
 
 std::size_t keyword_model::score(std::string_view normalized, double* posterior) const {
   std::fill(posterior, posterior + classes_, 0.0);
+  if (slots_.empty() || features_ == 0) return 0;
   std::size_t known = 0;
-  if (keys_.empty()) return 0;
-  for_each_pair(normalized, [&](std::uint64_t key) {
-    std::size_t slot = slot_of(key, mask_);
-    while (keys_[slot] != k_empty && keys_[slot] != key) slot = (slot + 1) & mask_;
-    if (keys_[slot] != key) return;
+  alignas(64) std::uint32_t sum[16] = {};
+  for_each_gram(normalized, max_n_, [&](std::uint64_t key) {
+    const std::uint64_t h = mix(key);
+    const std::uint32_t f = fingerprint_of(h);
+    std::size_t at = static_cast<std::size_t>(h) & mask_;
+    std::uint32_t there = slots_[at].fingerprint();
+    while (there != 0 && there != f) {
+      at = (at + 1) & mask_;
+      there = slots_[at].fingerprint();
+    }
+    if (there != f) return;
     ++known;
-    const float* row = &log_[rows_[slot] * classes_];
-    for (std::size_t c = 0; c < classes_; ++c) posterior[c] += row[c];
+    const std::uint8_t* row = slots_[at].bytes;
+    for (std::size_t c = 0; c < 16; ++c) sum[c] += row[c];
   });
   if (known == 0) {
     std::fill(posterior, posterior + classes_, 1.0 / static_cast<double>(classes_));
     return 0;
   }
-  const double scale = 1.0 / std::sqrt(static_cast<double>(known));
+  const double n = static_cast<double>(known);
+  const double root = std::sqrt(n);
   // Classes without any training text take no part (their probability is 0).
   double best = -1e300;
   for (std::size_t c = 0; c < classes_; ++c) {
-    posterior[c] *= scale;
+    posterior[c] = (sum[c] / k_log_scale + n * floor_[c]) / root;
     if (class_total_[c] > 0) best = std::max(best, posterior[c]);
   }
-  double sum = 0;
+  double total = 0;
   for (std::size_t c = 0; c < classes_; ++c) {
     posterior[c] = class_total_[c] > 0 ? std::exp(posterior[c] - best) : 0.0;
-    sum += posterior[c];
+    total += posterior[c];
   }
-  for (std::size_t c = 0; c < classes_; ++c) posterior[c] /= sum;
+  for (std::size_t c = 0; c < classes_; ++c) posterior[c] /= total;
   return known;
 }
 
 std::size_t keyword_model::memory_bytes() const {
-  return keys_.capacity() * sizeof(std::uint64_t) + rows_.capacity() * sizeof(std::uint32_t) +
-         log_.capacity() * sizeof(float) +
+  return slots_.capacity() * sizeof(slot) +
          class_total_.capacity() * sizeof(double);
 }
 

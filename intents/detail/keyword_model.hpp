@@ -1,15 +1,20 @@
 #pragma once
-// The keyword model: multinomial naive Bayes over the character pairs (bigrams) of normalised
-// text, trained at load time. Training documents are the files' example messages (weight 1),
-// keywords (their weight) and the literal alternatives of patterns ("碎了|裂了" gives 碎了 and 裂了,
-// with the pattern's weight): so keyword weights act as priors and examples add the words around
-// them. Pairs across punctuation or spaces are not features; a one-character text has none.
+// The keyword model: multinomial naive Bayes over the character n-grams (1 .. max_n characters;
+// single characters only when not ASCII) of normalised text, trained at load time. Training
+// documents are the files' example messages (yaml `examples:` and examples/<reason>.txt, weight
+// 1), keywords (their weight) and the literal alternatives of patterns ("碎了|裂了" gives 碎了 and
+// 裂了, with the pattern's weight): so keyword weights act as priors and examples add the words
+// around them. N-grams across punctuation or spaces are not features. N-grams whose weighted
+// count over all classes is below min_count are dropped after counting (they still count in the
+// smoothing's vocabulary): they rarely help and would make the table larger.
 //
 // score() gives, per class, the posterior probability under a uniform class prior, with the
-// summed log-likelihoods divided by sqrt(number of known pairs) before the softmax so that long
-// messages do not become over-certain. Pairs never seen in training are ignored.
+// summed log-likelihoods divided by sqrt(number of known n-grams) before the softmax so that long
+// messages do not become over-certain. N-grams not kept are ignored: one hash probe each.
 // Immutable after train(); score() is const and thread-safe.
 
+#include <algorithm>
+#include <array>
 #include <cstdint>
 #include <string_view>
 #include <unordered_map>
@@ -19,7 +24,14 @@ namespace shouhou::intents::detail {
 
 class keyword_model {
  public:
-  explicit keyword_model(std::size_t classes) : classes_(classes), class_total_(classes, 0.0) {}
+  // Counts n-grams of 1 .. max_n characters; train() keeps those whose weighted count over all
+  // classes reaches min_count. At most k_max_classes classes.
+  static constexpr std::size_t k_max_classes = 13;  // a slot is then 16 bytes
+  explicit keyword_model(std::size_t classes, int max_n = 2, double min_count = 1.0)
+      : classes_(std::min(classes, k_max_classes)),
+        max_n_(max_n),
+        min_count_(min_count),
+        class_total_(classes_, 0.0) {}
 
   void add(std::size_t cls, std::string_view normalized, double weight);
   void train();
@@ -32,17 +44,35 @@ class keyword_model {
   std::size_t memory_bytes() const;
 
  private:
-  static constexpr std::uint64_t k_empty = 0;  // no pair packs to 0
 
   std::size_t classes_;
+  int max_n_;
+  double min_count_;
   std::vector<double> class_total_;
   std::unordered_map<std::uint64_t, std::vector<double>> counts_;  // training only
-  // After train(): open addressing, keys_[slot] -> row rows_[slot], whose log-probabilities are
-  // log_[row * classes_ + c] (log P(pair|c)). Rows are dense (one per known pair), so the table
-  // the model reads stays small in the cache it shares with the pattern matcher.
-  std::vector<std::uint64_t> keys_;
-  std::vector<std::uint32_t> rows_;
-  std::vector<float> log_;
+  // After train(): open addressing over 16-byte slots, one cache access per probe (the table stays
+  // small in the cache it shares with the pattern matcher). A slot holds a 24-bit fingerprint of
+  // its n-gram (0: empty) and, per class, log P(n-gram|c) above the class's floor (the log
+  // probability of an n-gram never seen with c) as uint8 x 1/24 (resolution 0.04, well below
+  // what moves a score). The fingerprint comes from other bits of the hash than the slot index:
+  // an unknown n-gram is taken for a known one with odds of about one in 16 million per probe.
+  struct alignas(16) slot {
+    // bytes[0..12]: the classes' values; bytes[13..15]: the fingerprint. Scoring adds all 16
+    // bytes at once (the last three land in unused sums).
+    std::uint8_t bytes[16] = {};
+    std::uint32_t fingerprint() const {
+      return static_cast<std::uint32_t>(bytes[13]) | (static_cast<std::uint32_t>(bytes[14]) << 8) |
+             (static_cast<std::uint32_t>(bytes[15]) << 16);
+    }
+    void set_fingerprint(std::uint32_t f) {
+      bytes[13] = static_cast<std::uint8_t>(f);
+      bytes[14] = static_cast<std::uint8_t>(f >> 8);
+      bytes[15] = static_cast<std::uint8_t>(f >> 16);
+    }
+  };
+  static_assert(sizeof(slot) == 16);
+  std::vector<slot> slots_;
+  std::array<double, k_max_classes> floor_{};
   std::size_t mask_ = 0;
   std::size_t features_ = 0;
 };
