@@ -1,24 +1,8 @@
 #include "bot/knowledge.hpp"
 
-#include <openssl/evp.h>
+#include "intents/content_hash.hpp"
 
 namespace shouhou::bot {
-namespace {
-
-std::string short_hash(const std::string& text) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int size = 0;
-  EVP_Digest(text.data(), text.size(), digest, &size, EVP_sha256(), nullptr);
-  static constexpr char hex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned int i = 0; i < 6 && i < size; ++i) {
-    out.push_back(hex[digest[i] >> 4]);
-    out.push_back(hex[digest[i] & 0xf]);
-  }
-  return out;
-}
-
-}  // namespace
 
 knowledge_load load_knowledge(const knowledge_files& files, intents::engine_options options) {
   auto intents_loaded = intents::engine::load(files.intents_dir, options);
@@ -34,7 +18,8 @@ knowledge_load load_knowledge(const knowledge_files& files, intents::engine_opti
   k->replies = std::move(replies_loaded.book);
   k->policy = std::move(policy_loaded.policy);
   k->version =
-      short_hash(k->intents->version() + k->replies->version() + k->policy->version());
+      intents::sha256_hex(k->intents->version() + k->replies->version() + k->policy->version())
+          .substr(0, 12);
   out.snapshot = std::move(k);
   return out;
 }

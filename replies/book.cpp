@@ -1,6 +1,5 @@
 #include "replies/book.hpp"
 
-#include <openssl/evp.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -12,6 +11,7 @@
 #include <system_error>
 #include <utility>
 
+#include "intents/content_hash.hpp"
 #include "intents/reasons.hpp"
 #include "replies/detail/text_template.hpp"
 
@@ -90,19 +90,6 @@ std::string trim(std::string s) {
   std::size_t b = 0;
   while (b < s.size() && is_space(s[b])) ++b;
   return s.substr(b);
-}
-
-std::string sha256_hex(const std::string& data) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr);
-  static constexpr char k_hex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned int i = 0; i < len; ++i) {
-    out += k_hex[md[i] >> 4];
-    out += k_hex[md[i] & 0xf];
-  }
-  return out;
 }
 
 // What a reply file compiles into.
@@ -624,15 +611,15 @@ book::load_result book::load(const std::filesystem::path& dir) {
           {dir_name, 0, 0, "no reply for reason '" + std::string(id) + "' in this folder"});
   }
   if (!errors.empty()) return result;
-  result.book = std::shared_ptr<const book>(new book(std::move(p), sha256_hex(hashed)));
+  result.book = std::shared_ptr<const book>(new book(std::move(p), intents::sha256_hex(hashed)));
   return result;
 }
 
 namespace {
 
 // Flags in the order their texts take precedence when a message carries several.
-constexpr std::array<std::string_view, 4> k_flag_precedence = {"escalation", "wants_human",
-                                                               "angry", "risk"};
+constexpr std::array<std::string_view, 4> k_flag_precedence = {"escalation", "wants_human", "angry",
+                                                               "risk"};
 
 bool has_flag(const std::vector<std::string>& flags, std::string_view f) {
   return std::find(flags.begin(), flags.end(), f) != flags.end();

@@ -1,6 +1,5 @@
 #include "replies/policy.hpp"
 
-#include <openssl/evp.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -8,23 +7,11 @@
 #include <fstream>
 #include <iterator>
 
+#include "intents/content_hash.hpp"
 #include "intents/reasons.hpp"
 
 namespace shouhou::replies {
 namespace {
-
-std::string sha256_hex(const std::string& data) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int size = 0;
-  EVP_Digest(data.data(), data.size(), digest, &size, EVP_sha256(), nullptr);
-  static constexpr char hex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned int i = 0; i < size; ++i) {
-    out.push_back(hex[digest[i] >> 4]);
-    out.push_back(hex[digest[i] & 0xf]);
-  }
-  return out;
-}
 
 bool is_resolution(std::string_view id) {
   return std::find(std::begin(k_resolutions), std::end(k_resolutions), id) !=
@@ -38,8 +25,8 @@ struct reader {
 
   void error(const YAML::Node& at, std::string message) {
     const YAML::Mark m = at.Mark();
-    errors.push_back({file, m.is_null() ? 0 : m.line + 1, m.is_null() ? 0 : m.column + 1,
-                      std::move(message)});
+    errors.push_back(
+        {file, m.is_null() ? 0 : m.line + 1, m.is_null() ? 0 : m.column + 1, std::move(message)});
   }
 
   bool expect_map(const YAML::Node& n, const std::string& what) {
@@ -96,7 +83,7 @@ policy::load_result policy::load(const std::filesystem::path& file) {
   }
   std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
   auto p = std::shared_ptr<policy>(new policy());
-  p->version_ = sha256_hex(text);
+  p->version_ = intents::sha256_hex(text);
   p->all_resolutions_.resolutions.assign(std::begin(k_resolutions), std::end(k_resolutions));
   reader r{name, result.errors};
   YAML::Node root;
@@ -130,8 +117,8 @@ policy::load_result policy::load(const std::filesystem::path& file) {
       r.only_keys(kv.second, {"label", "hours", "days", "working_days"}, where);
       deadline_rule rule;
       rule.id = id;
-      rule.label = kv.second["label"] && kv.second["label"].IsScalar()
-                       ? kv.second["label"].Scalar() : id;
+      rule.label =
+          kv.second["label"] && kv.second["label"].IsScalar() ? kv.second["label"].Scalar() : id;
       int units = 0;
       for (auto [key, unit] : {std::pair{"hours", deadline_rule::unit::hours},
                                std::pair{"days", deadline_rule::unit::days},
