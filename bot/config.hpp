@@ -64,6 +64,24 @@ struct server_config {
   // on first start.
   std::string admin_token;
 
+  // Agent desk (/v1/agent, /v1/cases): agents are warned this long before a case's deadline
+  // passes.
+  std::chrono::seconds deadline_warning_lead{2 * 3600};
+
+  // Webhook to an external helpdesk: case events are POSTed to this http:// or https:// URL,
+  // signed with HMAC-SHA256 (header X-Shouhou-Signature). Empty: no webhook, no events queued.
+  std::string webhook_url;
+  // The HMAC key. Empty: read DATA/webhook.secret, creating it (random, mode 0600) on first
+  // start with a webhook.
+  std::string webhook_secret;
+  // Failed deliveries are retried after webhook_retry_min, doubling up to webhook_retry_max; an
+  // event still failing webhook_give_up_after after it was queued is dropped (and logged), so a
+  // case's later events can go.
+  std::chrono::milliseconds webhook_retry_min{1000};
+  std::chrono::milliseconds webhook_retry_max{std::chrono::minutes(5)};
+  std::chrono::seconds webhook_give_up_after{3 * 24 * 3600};
+  std::chrono::seconds webhook_timeout{10};  // per attempt: connect, send and answer
+
   knowledge_files files() const { return {intents_dir, replies_dir, policy_file}; }
 };
 

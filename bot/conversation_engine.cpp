@@ -34,11 +34,17 @@ store::state_update update_for(const store::conversation& current, const step& s
           st.remind_at_ms};
 }
 
-std::optional<store::handoff_record> handoff_for(const step& st, const knowledge& know,
-                                          std::int64_t now) {
+// A step that hands off opens a case, stored with the turn. Call before the state is written:
+// the state remembers the case.
+std::optional<store::case_record> open_case_for(step& st, store::turn& t,
+                                                const store::conversation& c, const knowledge& know,
+                                                std::int64_t now, const desk_settings& desk) {
   if (st.handoff_trigger.empty()) return std::nullopt;
-  return store::handoff_record{now, st.handoff_trigger, st.next.reason,
-                        handoff_snapshot(st.next, know, now)};
+  st.next.case_id = new_case_id();
+  store::case_record opened = open_case(c, st.next, know, st.next.case_id, now, desk);
+  t.opened_case = opened;
+  if (desk.webhook) t.events.push_back(webhook_event("case.created", opened, know, now, desk));
+  return opened;
 }
 
 // The conversation as it is after `st` was stored on top of `current`.
@@ -100,18 +106,17 @@ void conversation_engine::open(std::string shop, std::string buyer, std::string 
     c.buyer = std::move(buyer);
     c.created_at_ms = clock_.now_ms();
     c.phase = std::string(to_string(phase::fresh));
-    store_.create_conversation(
-        c, [c, version, done = std::move(done)](store::status s) mutable {
-          open_result r;
-          r.version = std::move(version);
-          if (!s.ok) {
-            r.error = std::move(s.error);
-            return done(std::move(r));
-          }
-          r.what = open_result::outcome::opened;
-          r.conversation = std::move(c);
-          done(std::move(r));
-        });
+    store_.create_conversation(c, [c, version, done = std::move(done)](store::status s) mutable {
+      open_result r;
+      r.version = std::move(version);
+      if (!s.ok) {
+        r.error = std::move(s.error);
+        return done(std::move(r));
+      }
+      r.what = open_result::outcome::opened;
+      r.conversation = std::move(c);
+      done(std::move(r));
+    });
     return;
   }
   store_.load_conversation(
@@ -157,6 +162,11 @@ void conversation_engine::decide_and_store(store::conversation current, buyer_me
   const std::int64_t now = clock_.now_ms();
   step st = on_buyer_message(*state, *know, {current.shop, current.buyer}, result.classification,
                              message.text, message.order, settings_.dialogue, now);
+  if (st.next.reason != state->reason && st.next.fired.empty()) {
+    // What fired is kept for the agent's case; explaining costs more than classifying, so only
+    // the messages that set a reason pay for it.
+    st.next.fired = know->intents->classify(message.text, true).explanation;
+  }
 
   store::turn t;
   t.conversation = current.id;
@@ -168,20 +178,20 @@ void conversation_engine::decide_and_store(store::conversation current, buyer_me
   in.reason = result.classification.reason;
   in.confidence = result.classification.confidence;
   auto order = st.next.entities.find("order_no");
-  in.order = message.order.empty() && order != st.next.entities.end() ? order->second
-                                                                      : message.order;
+  in.order =
+      message.order.empty() && order != st.next.entities.end() ? order->second : message.order;
   in.at_ms = now;
   t.inbound = std::move(in);
+  result.opened_case = open_case_for(st, t, current, *know, now, settings_.desk);
   t.replies = outbound(current.id, st.messages, st.next, now);
   t.state = update_for(current, st);
-  t.handoff = handoff_for(st, *know, now);
 
   result.messages = std::move(st.messages);
   result.conversation = after(current, st);
   store_.append_turn(
-      std::move(t), [this, result = std::move(result), current = std::move(current),
-                     message = std::move(message), attempts_left,
-                     done = std::move(done)](store::status s, bool duplicate) mutable {
+      std::move(t),
+      [this, result = std::move(result), current = std::move(current), message = std::move(message),
+       attempts_left, done = std::move(done)](store::status s, bool duplicate) mutable {
         if (s.conflict && attempts_left > 1) {
           // Someone wrote this conversation since `current` was read: read it again, decide again.
           store_.load_conversation(
@@ -205,6 +215,7 @@ void conversation_engine::decide_and_store(store::conversation current, buyer_me
         if (!s.ok || duplicate) {
           result.messages.clear();
           result.conversation = current;
+          result.opened_case.reset();
         }
         done(std::move(result));
       });
@@ -221,19 +232,19 @@ void conversation_engine::send_due_reminders(std::function<void(std::vector<unpr
         // Collects the steps that were stored; the last write's handler hands them over.
         auto sent = std::make_shared<std::vector<unprompted>>();
         auto remaining = std::make_shared<std::size_t>(due.size());
-        auto shared_done = std::make_shared<std::function<void(std::vector<unprompted>)>>(
-            std::move(done));
+        auto shared_done =
+            std::make_shared<std::function<void(std::vector<unprompted>)>>(std::move(done));
         for (auto& c : due) {
           auto state = state_from_json(c.state);
           step st = state ? on_silence(*state, *know, {c.shop, c.buyer}, settings_.dialogue, now)
                           : step{};
           store::turn t;
           t.conversation = c.id;
+          auto opened = open_case_for(st, t, c, *know, now, settings_.desk);
           t.replies = outbound(c.id, st.messages, st.next, now);
           t.state = update_for(c, st);
           if (!state) t.state->state = c.state;  // unreadable: keep it, stop reminding
-          t.handoff = handoff_for(st, *know, now);
-          unprompted u{after(c, st), std::move(st.messages), know->version};
+          unprompted u{after(c, st), std::move(st.messages), know->version, std::move(opened)};
           store_.append_turn(std::move(t), [sent, remaining, shared_done, u = std::move(u)](
                                                store::status ws, bool) mutable {
             // A conflict means the buyer wrote meanwhile: that turn rescheduled the reminder.
@@ -260,9 +271,9 @@ void conversation_engine::add_evidence(std::string conversation_id,
   e.max = max_per_conversation;
   store_.load_conversation(
       std::move(conversation_id), 0,
-      [this, e = std::move(e), done = std::move(done)](
-          store::status s, std::optional<store::conversation> c,
-          std::vector<store::message>) mutable {
+      [this, e = std::move(e), done = std::move(done)](store::status s,
+                                                       std::optional<store::conversation> c,
+                                                       std::vector<store::message>) mutable {
         if (!s.ok || !c) {
           evidence_result r;
           r.what = s.ok ? evidence_result::outcome::unknown_conversation
@@ -332,9 +343,9 @@ void conversation_engine::mark_and_store(store::conversation current, evidence_s
     // Nothing changed (an item the checklist does not have): keep the state and its reminder;
     // the rows are still stored.
     if (!st.messages.empty() || to_json(st.next) != to_json(*state)) {
+      result.opened_case = open_case_for(st, t, current, *know, now, settings_.desk);
       t.replies = outbound(current.id, st.messages, st.next, now);
       t.state = update_for(current, st);
-      t.handoff = handoff_for(st, *know, now);
       result.conversation = after(current, st);
     } else {
       result.conversation = current;
@@ -343,40 +354,39 @@ void conversation_engine::mark_and_store(store::conversation current, evidence_s
     result.conversation = current;  // unreadable state: store the file, leave the state alone
   }
   result.messages = std::move(st.messages);
-  store_.append_turn(
-      std::move(t), [this, result = std::move(result), current = std::move(current),
-                     e = std::move(e), attempts_left,
-                     done = std::move(done)](store::status s, bool duplicate) mutable {
-        if (s.conflict && attempts_left > 1) {
-          std::string id = current.id;
-          store_.load_conversation(
-              std::move(id), 0,
-              [this, e = std::move(e), attempts_left, done = std::move(done)](
-                  store::status ls, std::optional<store::conversation> fresh,
-                  std::vector<store::message>) mutable {
-                if (!ls.ok || !fresh) {
-                  evidence_result failed;
-                  failed.error = ls.ok ? "conversation disappeared" : ls.error;
-                  return done(std::move(failed));
-                }
-                mark_and_store(std::move(*fresh), std::move(e), attempts_left - 1,
-                               std::move(done));
-              });
-          return;
-        }
-        using outcome = evidence_result::outcome;
-        if (!s.ok) {
-          result.what = s.over_limit ? outcome::over_limit : outcome::failed;
-          result.error = std::move(s.error);
-        } else {
-          result.what = duplicate ? outcome::duplicate : outcome::stored;
-        }
-        if (result.what != outcome::stored) {
-          result.messages.clear();
-          result.conversation = std::move(current);
-        }
-        done(std::move(result));
-      });
+  store_.append_turn(std::move(t), [this, result = std::move(result), current = std::move(current),
+                                    e = std::move(e), attempts_left, done = std::move(done)](
+                                       store::status s, bool duplicate) mutable {
+    if (s.conflict && attempts_left > 1) {
+      std::string id = current.id;
+      store_.load_conversation(std::move(id), 0,
+                               [this, e = std::move(e), attempts_left, done = std::move(done)](
+                                   store::status ls, std::optional<store::conversation> fresh,
+                                   std::vector<store::message>) mutable {
+                                 if (!ls.ok || !fresh) {
+                                   evidence_result failed;
+                                   failed.error = ls.ok ? "conversation disappeared" : ls.error;
+                                   return done(std::move(failed));
+                                 }
+                                 mark_and_store(std::move(*fresh), std::move(e), attempts_left - 1,
+                                                std::move(done));
+                               });
+      return;
+    }
+    using outcome = evidence_result::outcome;
+    if (!s.ok) {
+      result.what = s.over_limit ? outcome::over_limit : outcome::failed;
+      result.error = std::move(s.error);
+    } else {
+      result.what = duplicate ? outcome::duplicate : outcome::stored;
+    }
+    if (result.what != outcome::stored) {
+      result.messages.clear();
+      result.conversation = std::move(current);
+      result.opened_case.reset();
+    }
+    done(std::move(result));
+  });
 }
 
 }  // namespace shouhou::bot

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "bot/case_file.hpp"
 #include "bot/conversation_state.hpp"
 #include "bot/dialogue.hpp"
 #include "bot/knowledge.hpp"
@@ -36,7 +37,7 @@ class system_clock final : public clock {
 
 // A buyer's chat message as a connector received it.
 struct buyer_message {
-  std::string id;     // the buyer's own id for the message; a resend reuses it
+  std::string id;  // the buyer's own id for the message; a resend reuses it
   std::string text;
   std::string order;  // order number the client attached, if any
 };
@@ -57,13 +58,14 @@ struct open_result {
 };
 
 struct turn_result {
-  bool ok = false;         // false: nothing was stored, `error` says why; do not acknowledge
+  bool ok = false;  // false: nothing was stored, `error` says why; do not acknowledge
   std::string error;
   bool duplicate = false;  // the message id was stored before; acknowledge, nothing new to send
   intents::classification classification;
   std::vector<bot_message> messages;  // what to send the buyer, in order (may be none)
   store::conversation conversation;   // the conversation after the turn (state and version)
   std::string version;                // knowledge version that handled the turn
+  std::optional<store::case_record> opened_case;  // the case this turn's handoff opened
 };
 
 // Messages the bot sent by itself (a reminder, or a handoff after silence).
@@ -71,6 +73,7 @@ struct unprompted {
   store::conversation conversation;  // after the step
   std::vector<bot_message> messages;
   std::string version;
+  std::optional<store::case_record> opened_case;  // the case a handoff after silence opened
 };
 
 // What storing or citing evidence did.
@@ -80,20 +83,22 @@ struct evidence_result {
     duplicate,         // the chat frame's client id was stored before; nothing new
     unknown_evidence,  // no such evidence id in this conversation
     unknown_conversation,
-    over_limit,        // the conversation would pass its maximum of evidence files
-    failed,            // the store failed; `error` says why; nothing was stored
+    over_limit,  // the conversation would pass its maximum of evidence files
+    failed,      // the store failed; `error` says why; nothing was stored
   };
   outcome what = outcome::failed;
   std::string error;
   std::vector<bot_message> messages;  // the confirmation (or handoff), possibly none
   store::conversation conversation;   // after the step
   std::string version;
+  std::optional<store::case_record> opened_case;  // the case a complete checklist opened
 };
 
 struct engine_settings {
   std::size_t history_limit = 200;
   dialogue_settings dialogue;
   std::size_t reminders_per_scan = 100;
+  desk_settings desk;
 };
 
 class conversation_engine {

@@ -61,7 +61,9 @@ std::string to_json(const conversation_state& s) {
             {"turns", s.turns},
             {"reminders_sent", s.reminders_sent},
             {"handoff_trigger", s.handoff_trigger},
-            {"handed_off_at", s.handed_off_at_ms}};
+            {"handed_off_at", s.handed_off_at_ms},
+            {"reason_words", s.reason_words},
+            {"case", s.case_id}};
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
@@ -94,6 +96,8 @@ std::optional<conversation_state> state_from_json(std::string_view text) {
     s.reminders_sent = j.value("reminders_sent", 0);
     s.handoff_trigger = j.value("handoff_trigger", "");
     s.handed_off_at_ms = j.value("handed_off_at", std::int64_t{0});
+    s.reason_words = j.value("reason_words", "");
+    s.case_id = j.value("case", "");
     return s;
   } catch (const json::exception&) {
     // A field of the wrong type: the row was written by something else; refuse it whole.

@@ -43,6 +43,8 @@ struct conversation_state {
   int reminders_sent = 0;             // since the buyer last wrote
   std::string handoff_trigger;        // why it was handed off
   std::int64_t handed_off_at_ms = 0;
+  std::string reason_words;           // the buyer's message that set the current reason
+  std::string case_id;                // the case people work on; empty before the first handoff
 
   std::vector<const checklist_item*> missing() const;
   bool has_flag(std::string_view f) const;

@@ -37,7 +37,8 @@ replies::variables variables_for(const conversation_state& s, const knowledge& k
 
 std::vector<replies::evidence_item> requests_for(const conversation_state& s) {
   std::vector<replies::evidence_item> out;
-  for (const auto* item : s.missing()) out.push_back({item->id, item->type, item->label, item->why});
+  for (const auto* item : s.missing())
+    out.push_back({item->id, item->type, item->label, item->why});
   return out;
 }
 
@@ -87,7 +88,8 @@ step hand_off(step out, const knowledge& know, const party& who, std::string tri
   s.offered.clear();
   const auto vars = variables_for(s, know, who);
   std::string text = std::move(apology);
-  const std::string handoff = know.replies->text(s.reason, replies::text_kind::handoff, s.flags, vars);
+  const std::string handoff =
+      know.replies->text(s.reason, replies::text_kind::handoff, s.flags, vars);
   if (!text.empty() && !handoff.empty()) text += '\n';
   text += handoff;
   out.messages.push_back({"handoff", std::move(text), {}, {}});
@@ -108,10 +110,9 @@ step ask_for_missing(step out, const knowledge& know, const party& who, replies:
                      const dialogue_settings& settings, std::int64_t now_ms) {
   auto& s = out.next;
   if (s.missing().empty()) return hand_off(std::move(out), know, who, "checklist_complete", now_ms);
-  out.messages.push_back(
-      {kind == replies::text_kind::reminder ? "reminder" : "follow_up",
-       know.replies->text(s.reason, kind, s.flags, variables_for(s, know, who)), requests_for(s),
-       labels(s.offered)});
+  out.messages.push_back({kind == replies::text_kind::reminder ? "reminder" : "follow_up",
+                          know.replies->text(s.reason, kind, s.flags, variables_for(s, know, who)),
+                          requests_for(s), labels(s.offered)});
   out.remind_at_ms = now_ms + settings.reminder_after.count();
   return out;
 }
@@ -131,9 +132,17 @@ step on_buyer_message(const conversation_state& state, const knowledge& know, co
   if (!order.empty()) s.entities["order_no"] = std::string(order);
 
   // 1. A person has it: record, stay silent.
-  if (s.phase == phase::handed_off || s.phase == phase::with_agent || s.phase == phase::resolved) {
+  if (s.phase == phase::handed_off || s.phase == phase::with_agent) {
     fill_from_entities(s);
     return out;
+  }
+  if (s.phase == phase::resolved) {
+    // The case is closed; a new message is a new matter. What the buyer typed before (order
+    // and waybill numbers) still holds.
+    conversation_state next;
+    next.turns = s.turns;
+    next.entities = std::move(s.entities);
+    s = std::move(next);
   }
   for (const auto& f : c.flags) {
     if (!s.has_flag(f)) s.flags.push_back(f);
@@ -158,13 +167,17 @@ step on_buyer_message(const conversation_state& state, const knowledge& know, co
     set_reason(s, know, c.reason, c.confidence, now_ms);
     s.runner_up = c.runner_up;
     s.fired = c.explanation;
+    s.reason_words = std::string(text);
   }
   const std::size_t variant = static_cast<std::size_t>(s.turns);
 
   // 2. The buyer asks for a person, or escalates.
   for (const char* flag : {"escalation", "wants_human"}) {
     if (std::find(c.flags.begin(), c.flags.end(), flag) == c.flags.end()) continue;
-    if (s.reason.empty()) set_reason(s, know, c.reason, c.confidence, now_ms);
+    if (s.reason.empty()) {
+      set_reason(s, know, c.reason, c.confidence, now_ms);
+      s.reason_words = std::string(text);
+    }
     const auto vars = variables_for(s, know, who);
     return hand_off(std::move(out), know, who, flag, now_ms,
                     know.replies->apology(s.reason, variant, s.flags, vars));
@@ -174,7 +187,10 @@ step on_buyer_message(const conversation_state& state, const knowledge& know, co
   if (chosen.empty() && c.unsure && !reason_is_specific(s.reason)) {
     s.unsure_streak += 1;
     if (s.unsure_streak >= 2) {
-      if (s.reason.empty()) set_reason(s, know, c.reason, c.confidence, now_ms);
+      if (s.reason.empty()) {
+        set_reason(s, know, c.reason, c.confidence, now_ms);
+        s.reason_words = std::string(text);
+      }
       return hand_off(std::move(out), know, who, "unsure_twice", now_ms);
     }
     s.phase = phase::unsure;
@@ -185,8 +201,8 @@ step on_buyer_message(const conversation_state& state, const knowledge& know, co
     }
     s.offered.push_back({know.replies->title("other"), "other"});
     const auto vars = variables_for(s, know, who);
-    out.messages.push_back({"choose", know.replies->request("refund_request", vars), {},
-                            labels(s.offered)});
+    out.messages.push_back(
+        {"choose", know.replies->request("refund_request", vars), {}, labels(s.offered)});
     return out;
   }
   s.unsure_streak = 0;
@@ -264,34 +280,44 @@ step on_evidence(const conversation_state& state, const knowledge& know, const p
                          now_ms);
 }
 
-std::string handoff_snapshot(const conversation_state& s, const knowledge& know,
-                             std::int64_t now_ms) {
-  using json = nlohmann::json;
-  json missing = json::array();
-  for (const auto* item : s.missing()) missing.push_back(item->id);
-  json deadlines = json::array();
-  if (s.reason_since_ms) {
-    // DESIGN §3: the merchant must answer the request in time, whatever the reason; the
-    // reason's own deadline comes with it.
-    for (const std::string& id : {std::string("merchant_response"),
-                                  know.policy->rules(s.reason).deadline}) {
-      const auto* d = know.policy->find_deadline(id);
-      if (!d || std::any_of(deadlines.begin(), deadlines.end(),
-                            [&](const json& j) { return j["id"] == id; })) {
-        continue;
+step on_agent_request(const conversation_state& state, const knowledge& know, const party& who,
+                      const std::vector<requested_item>& items, std::string_view note) {
+  step out;
+  out.next = state;
+  auto& s = out.next;
+  std::vector<replies::evidence_item> asked;
+  for (const auto& r : items) {
+    checklist_item* found = nullptr;
+    for (auto& c : s.checklist) {
+      if ((!r.item.empty() && c.id == r.item) ||
+          (r.item.empty() && c.type == r.type && c.label == r.label)) {
+        found = &c;
       }
-      deadlines.push_back({{"id", d->id},
-                           {"label", d->label},
-                           {"due_at", know.policy->due_at(*d, s.reason_since_ms)}});
     }
+    if (!found) {
+      s.checklist.push_back(
+          {"extra_" + std::to_string(s.checklist.size() + 1), r.type, r.label, r.why, false, ""});
+      found = &s.checklist.back();
+    }
+    // Asked again: what was given does not satisfy the agent. A typed number stays in the
+    // entities, and the buyer's next message would fill the item with it again.
+    if (auto e = s.entities.find(found->type); e != s.entities.end() && e->second == found->value)
+      s.entities.erase(e);
+    found->done = false;
+    found->value.clear();
+    asked.push_back({found->id, found->type, found->label, found->why});
   }
-  json j = json::parse(to_json(s));
-  j["missing"] = std::move(missing);
-  j["deadlines"] = std::move(deadlines);
-  j["resolutions"] = know.policy->rules(s.reason).resolutions;
-  j["knowledge_version"] = know.version;
-  j["at"] = now_ms;
-  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+  if (items.empty()) {
+    for (const auto* c : s.missing()) asked.push_back({c->id, c->type, c->label, c->why});
+  }
+  std::string text(note);
+  if (text.empty()) {
+    text = know.replies->text(s.reason, replies::text_kind::follow_up, s.flags,
+                              variables_for(s, know, who));
+  }
+  s.reminders_sent = 0;
+  out.messages.push_back({"request", std::move(text), std::move(asked), {}});
+  return out;
 }
 
 }  // namespace shouhou::bot

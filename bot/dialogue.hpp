@@ -45,7 +45,7 @@ struct bot_message {
 struct step {
   conversation_state next;
   std::vector<bot_message> messages;
-  std::string handoff_trigger;  // non-empty when this step hands the conversation to a person
+  std::string handoff_trigger;    // non-empty when this step hands the conversation to a person
   std::int64_t remind_at_ms = 0;  // when to remind the buyer; 0 for never
 };
 
@@ -74,8 +74,19 @@ step on_evidence(const conversation_state& state, const knowledge& know, const p
                  std::string_view item, std::string_view evidence_id,
                  const dialogue_settings& settings, std::int64_t now_ms);
 
-// Everything known at handoff, as JSON, for the store's handoff record and the agent's case.
-std::string handoff_snapshot(const conversation_state& state, const knowledge& know,
-                             std::int64_t now_ms);
+// Something an agent wants from the buyer: an item of the checklist by id, or a new one.
+struct requested_item {
+  std::string item;   // an existing checklist item's id; empty for a new item
+  std::string type;   // for a new item: photo, video, order_no, waybill_no or text
+  std::string label;  // for a new item: what to show the buyer
+  std::string why;
+};
+
+// An agent asks the bot to request more evidence on a case a person has: the items (existing or
+// new, marked not done again) are requested in a "request" message carrying upload requests;
+// with no items, everything still missing is. `note` is the message text; empty: the reason's
+// follow_up text. The phase stays as it is (the bot asks, the agent decides).
+step on_agent_request(const conversation_state& state, const knowledge& know, const party& who,
+                      const std::vector<requested_item>& items, std::string_view note);
 
 }  // namespace shouhou::bot

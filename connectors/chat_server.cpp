@@ -6,9 +6,11 @@
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 
+#include "connectors/agent_protocol.hpp"
 #include "connectors/detail/server_state.hpp"
 #include "connectors/detail/socket_tuning.hpp"
 #include "connectors/http_session.hpp"
+#include "intents/content_hash.hpp"
 
 namespace shouhou::connectors {
 
@@ -80,14 +82,13 @@ void server_state::deliver(std::vector<bot::unprompted> sent) {
   }
 }
 
-std::string server_state::upload_link(std::string_view conversation,
-                                      std::string_view item) const {
+std::string server_state::upload_link(std::string_view conversation, std::string_view item) const {
   if (!evidence) return {};
   const auto now = std::chrono::duration_cast<std::chrono::seconds>(
                        std::chrono::system_clock::now().time_since_epoch())
                        .count();
-  auto target = evidence->signer.upload_target(conversation, item,
-                                               now + config.evidence_link_ttl.count());
+  auto target =
+      evidence->signer.upload_target(conversation, item, now + config.evidence_link_ttl.count());
   return target.ok() ? std::move(target.value()) : std::string();
 }
 
@@ -101,6 +102,77 @@ upload_link_maker server_state::upload_links() const {
 std::size_t server_state::watched() const {
   std::lock_guard lock(mutex_);
   return viewers_.size();
+}
+
+void server_state::join_desk(const std::shared_ptr<desk_viewer>& v) {
+  std::lock_guard lock(mutex_);
+  agents_.emplace(v.get(), v);
+}
+
+void server_state::leave_desk(const desk_viewer* v) {
+  std::lock_guard lock(mutex_);
+  agents_.erase(v);
+}
+
+std::size_t server_state::agents_connected() const {
+  std::lock_guard lock(mutex_);
+  return agents_.size();
+}
+
+nlohmann::json server_state::summary(const store::case_record& c) const {
+  return bot::case_summary(c, *knowledge.current(), bot::system_clock().now_ms(),
+                           desk.desk.settings());
+}
+
+void server_state::broadcast(const std::vector<bot::desk_event>& events) {
+  if (events.empty()) return;
+  std::vector<std::shared_ptr<desk_viewer>> to;
+  {
+    std::lock_guard lock(mutex_);
+    for (auto& [key, weak] : agents_) {
+      if (auto v = weak.lock()) to.push_back(std::move(v));
+    }
+  }
+  for (const auto& e : events) {
+    // Serialised once, shared by every agent's queue.
+    auto frame = std::make_shared<const std::string>(desk_event_frame(e, summary(e.record)));
+    for (auto& v : to) v->deliver(frame);
+  }
+}
+
+void server_state::announce(const bot::desk_result& result) {
+  broadcast(result.events);
+  if (result.to_buyer) deliver({*result.to_buyer});
+  if (!result.events.empty() && desk.case_changed) desk.case_changed();
+}
+
+void server_state::announce_opened(const std::optional<store::case_record>& opened) {
+  if (!opened) return;
+  broadcast({bot::desk_event{"case.created", *opened, nlohmann::json::object()}});
+  if (desk.case_changed) desk.case_changed();
+}
+
+void server_state::announce_buyer_activity(const store::conversation& after, std::string type,
+                                           nlohmann::json data) {
+  // Cheap when nobody listens, and the common case (a conversation with the bot) stops at once.
+  if (agents_connected() == 0 || (after.phase != "handed_off" && after.phase != "with_agent")) {
+    return;
+  }
+  auto self = shared_from_this();
+  desk.desk.buyer_activity(
+      after, std::move(type), std::move(data),
+      [self](std::vector<bot::desk_event> events) { self->broadcast(events); });
+}
+
+void server_state::authenticate_agent(std::string_view token,
+                                      std::function<void(std::optional<std::string>)> done) const {
+  if (token.empty()) return done(std::nullopt);
+  desk.store.find_agent(
+      intents::sha256_hex(token),
+      [done = std::move(done)](store::status s, std::optional<store::agent_record> a) {
+        if (!s.ok || !a) return done(std::nullopt);
+        done(a->name);
+      });
 }
 
 }  // namespace detail
@@ -162,9 +234,10 @@ class listener : public std::enable_shared_from_this<listener> {
 };
 
 chat_server::chat_server(net::io_context& ioc, const bot::server_config& config,
-                         bot::conversation_engine& engine, bot::knowledge_base& knowledge,
+                         bot::conversation_engine& engine, desk_services desk,
+                         bot::knowledge_base& knowledge,
                          std::shared_ptr<const evidence_services> evidence)
-    : state_(std::make_shared<detail::server_state>(ioc, config, engine, knowledge,
+    : state_(std::make_shared<detail::server_state>(ioc, config, engine, desk, knowledge,
                                                     std::move(evidence))),
       reminder_timer_(net::make_strand(ioc)) {}
 
@@ -190,9 +263,13 @@ void chat_server::schedule_reminders() {
   reminder_timer_.async_wait([this, state = state_](beast::error_code ec) {
     if (ec) return;  // cancelled: the server is stopping
     state->engine.send_due_reminders([this, state](std::vector<bot::unprompted> sent) {
+      for (const auto& u : sent) state->announce_opened(u.opened_case);
       state->deliver(std::move(sent));
-      net::post(reminder_timer_.get_executor(), [this] {
-        if (!stopped_) schedule_reminders();
+      state->desk.desk.warn_deadlines([this, state](std::vector<bot::desk_event> warnings) {
+        state->broadcast(warnings);
+        net::post(reminder_timer_.get_executor(), [this] {
+          if (!stopped_) schedule_reminders();
+        });
       });
     });
   });

@@ -8,9 +8,11 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <functional>
 #include <memory>
 #include <string>
 
+#include "bot/case_desk.hpp"
 #include "bot/config.hpp"
 #include "bot/conversation_engine.hpp"
 #include "connectors/evidence/blob_store.hpp"
@@ -28,12 +30,20 @@ struct evidence_services {
   evidence::blob_store blobs;    // DATA/evidence, with the configured size limits
 };
 
+// What the agent desk routes need (/v1/agent, /v1/cases).
+struct desk_services {
+  bot::case_desk& desk;
+  store::store& store;  // agents' tokens
+  // Called after a change that may have queued webhook events; may be empty.
+  std::function<void()> case_changed;
+};
+
 class chat_server {
  public:
   // `knowledge` is swapped by reloads (POST /v1/admin/reload). Without `evidence` the upload
   // routes answer 503 and reply frames carry no upload links.
   chat_server(boost::asio::io_context& ioc, const bot::server_config& config,
-              bot::conversation_engine& engine, bot::knowledge_base& knowledge,
+              bot::conversation_engine& engine, desk_services desk, bot::knowledge_base& knowledge,
               std::shared_ptr<const evidence_services> evidence = nullptr);
   ~chat_server();
 
@@ -52,7 +62,8 @@ class chat_server {
  private:
   std::shared_ptr<detail::server_state> state_;
   std::shared_ptr<listener> listener_;
-  // Scans the store for due reminders once a second; used on its own strand.
+  // Scans the store for due reminders and deadline warnings once a second; used on its own
+  // strand.
   boost::asio::steady_timer reminder_timer_;
   bool stopped_ = false;
 

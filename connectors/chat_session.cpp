@@ -12,9 +12,9 @@ namespace websocket = beast::websocket;
 namespace net = boost::asio;
 
 chat_session::chat_session(beast::tcp_stream&& stream, std::shared_ptr<detail::server_state> state)
-    : ws_(std::move(stream)),
-      state_(std::move(state)),
-      queue_(state_->config.write_queue_max_frames, state_->config.write_queue_max_bytes) {}
+    : ws_frames("chat", state->config.write_queue_max_frames, state->config.write_queue_max_bytes),
+      ws_(std::move(stream)),
+      state_(std::move(state)) {}
 
 chat_session::~chat_session() {
   if (conversation_) state_->unwatch(conversation_->id, this);
@@ -42,8 +42,8 @@ void chat_session::shutdown() {
   net::post(ws_.get_executor(), [self = shared_from_this()] {
     self->stopping_ = true;
     // A frame in the middle of being handled finishes first; next() closes after it.
-    if (!self->busy_) self->close_after_flush(websocket::close_code::going_away,
-                                              "server shutting down", false);
+    if (!self->busy_)
+      self->close_after_flush(websocket::close_code::going_away, "server shutting down", false);
   });
 }
 
@@ -66,8 +66,8 @@ void chat_session::on_accept(beast::error_code ec) {
     spdlog::debug("chat: upgrade failed: {}", ec.message());
     return;
   }
-  if (stopping_) return close_after_flush(websocket::close_code::going_away,
-                                          "server shutting down", false);
+  if (stopping_)
+    return close_after_flush(websocket::close_code::going_away, "server shutting down", false);
   do_read();
 }
 
@@ -126,13 +126,14 @@ void chat_session::handle(std::string_view text) {
     }
     busy_ = true;
     std::string id = cited->id;
-    state_->engine.cite_evidence(
-        *conversation_, std::move(cited->id), std::move(cited->evidence),
-        [self, id = std::move(id)](bot::evidence_result r) mutable {
-          net::post(self->ws_.get_executor(), [self, id = std::move(id), r = std::move(r)]() mutable {
-            self->on_evidence(std::move(id), std::move(r));
-          });
-        });
+    state_->engine.cite_evidence(*conversation_, std::move(cited->id), std::move(cited->evidence),
+                                 [self, id = std::move(id)](bot::evidence_result r) mutable {
+                                   net::post(
+                                       self->ws_.get_executor(),
+                                       [self, id = std::move(id), r = std::move(r)]() mutable {
+                                         self->on_evidence(std::move(id), std::move(r));
+                                       });
+                                 });
     return;
   }
   auto& message = std::get<message_frame>(frame);
@@ -141,15 +142,18 @@ void chat_session::handle(std::string_view text) {
     return next();
   }
   busy_ = true;
-  std::string id = message.id;  // kept for the answer: the engine takes the message
+  // Kept for the answer (and for agents, when a person has the case): the engine takes them.
+  std::string id = message.id;
+  std::string said = message.text;
   bot::buyer_message m{std::move(message.id), std::move(message.text), std::move(message.order)};
-  state_->engine.receive(*conversation_, std::move(m),
-                         [self, id = std::move(id)](bot::turn_result turn) mutable {
-                           net::post(self->ws_.get_executor(),
-                                     [self, id = std::move(id), turn = std::move(turn)]() mutable {
-                                       self->on_turn(std::move(id), std::move(turn));
-                                     });
-                         });
+  state_->engine.receive(
+      *conversation_, std::move(m),
+      [self, id = std::move(id), said = std::move(said)](bot::turn_result turn) mutable {
+        net::post(self->ws_.get_executor(), [self, id = std::move(id), said = std::move(said),
+                                             turn = std::move(turn)]() mutable {
+          self->on_turn(std::move(id), std::move(said), std::move(turn));
+        });
+      });
 }
 
 void chat_session::on_opened(bot::open_result opened) {
@@ -160,6 +164,7 @@ void chat_session::on_opened(bot::open_result opened) {
       conversation_ = opened.conversation;
       state_->watch(conversation_->id, shared_from_this());
       send(welcome_frame(opened));
+      tell_who_has_it();
       break;
     case outcome::unknown_conversation:
       send(error_frame({"unknown_conversation",
@@ -167,8 +172,8 @@ void chat_session::on_opened(bot::open_result opened) {
                         {}}));
       break;
     case outcome::not_yours:
-      send(error_frame({"not_your_conversation",
-                        "that conversation belongs to another shop or buyer", {}}));
+      send(error_frame(
+          {"not_your_conversation", "that conversation belongs to another shop or buyer", {}}));
       break;
     case outcome::failed:
       spdlog::error("chat: opening a conversation failed: {}", opened.error);
@@ -178,7 +183,7 @@ void chat_session::on_opened(bot::open_result opened) {
   next();
 }
 
-void chat_session::on_turn(std::string id, bot::turn_result turn) {
+void chat_session::on_turn(std::string id, std::string said, bot::turn_result turn) {
   if (!turn.ok) {
     // Not stored, so not acknowledged: the client keeps the message and may send it again.
     spdlog::error("chat: storing message {} of {} failed: {}", id, conversation_->id, turn.error);
@@ -190,12 +195,34 @@ void chat_session::on_turn(std::string id, bot::turn_result turn) {
     }
     bool first = true;
     for (const auto& m : turn.messages) {
-      send(reply_frame(m, *conversation_, id, first ? &turn.classification : nullptr,
-                       turn.version, state_->upload_links()));
+      send(reply_frame(m, *conversation_, id, first ? &turn.classification : nullptr, turn.version,
+                       state_->upload_links()));
       first = false;
+    }
+    if (turn.opened_case) {
+      state_->announce_opened(turn.opened_case);
+    } else if (!turn.duplicate) {
+      state_->announce_buyer_activity(turn.conversation, "case.message",
+                                      {{"message", {{"id", id}, {"text", said}}}});
     }
   }
   next();
+}
+
+void chat_session::tell_who_has_it() {
+  if (conversation_->phase != "handed_off" && conversation_->phase != "with_agent") return;
+  auto know = state_->knowledge.current();
+  auto s = bot::state_from_json(conversation_->state);
+  if (!s) return;
+  // Not stored: it restates where the conversation is, it does not add to it.
+  bot::bot_message notice{
+      "notice",
+      know->replies->text(s->reason.empty() ? "other" : s->reason, replies::text_kind::handoff,
+                          s->flags,
+                          {{"shop", conversation_->shop}, {"buyer", conversation_->buyer}}),
+      {},
+      {}};
+  send(reply_frame(notice, *conversation_, {}, nullptr, know->version));
 }
 
 void chat_session::on_evidence(std::string id, bot::evidence_result r) {
@@ -204,9 +231,15 @@ void chat_session::on_evidence(std::string id, bot::evidence_result r) {
     case outcome::stored:
     case outcome::duplicate:
       send(ack_frame(id, r.what == outcome::duplicate, r.messages.size()));
-      if (r.conversation.state_version > conversation_->state_version) conversation_ = r.conversation;
+      if (r.conversation.state_version > conversation_->state_version)
+        conversation_ = r.conversation;
       for (const auto& m : r.messages) {
         send(reply_frame(m, *conversation_, id, nullptr, r.version, state_->upload_links()));
+      }
+      if (r.opened_case) {
+        state_->announce_opened(r.opened_case);
+      } else if (r.what == outcome::stored) {
+        state_->announce_buyer_activity(r.conversation, "case.evidence", {{"frame", id}});
       }
       break;
     case outcome::unknown_evidence:
@@ -226,54 +259,11 @@ void chat_session::on_evidence(std::string id, bot::evidence_result r) {
 
 void chat_session::next() {
   busy_ = false;
-  if (closing_) return;
+  if (closing()) return;
   if (stopping_) {
     return close_after_flush(websocket::close_code::going_away, "server shutting down", false);
   }
   do_read();
-}
-
-void chat_session::send(std::string frame) {
-  if (closing_) return;
-  if (!queue_.push(std::move(frame))) {
-    spdlog::warn("chat: closing a connection whose client does not read its frames");
-    return close_after_flush(websocket::close_code::policy_error,
-                             "too many unread frames", true);
-  }
-  if (!writing_) do_write();
-}
-
-void chat_session::do_write() {
-  writing_ = true;
-  ws_.async_write(net::buffer(queue_.front()),
-                  beast::bind_front_handler(&chat_session::on_write, shared_from_this()));
-}
-
-void chat_session::on_write(beast::error_code ec, std::size_t) {
-  writing_ = false;
-  if (ec) {
-    spdlog::debug("chat: write failed: {}", ec.message());
-    return;
-  }
-  queue_.pop();
-  if (!queue_.empty()) return do_write();
-  if (closing_) do_close();
-}
-
-void chat_session::close_after_flush(websocket::close_code code, std::string reason,
-                                     bool drop_unsent) {
-  if (closing_) return;
-  closing_ = websocket::close_reason(code, reason);
-  if (drop_unsent) queue_.drop_all_but_front();
-  if (!writing_) do_close();
-}
-
-void chat_session::do_close() {
-  if (close_sent_) return;
-  close_sent_ = true;
-  ws_.async_close(*closing_, [self = shared_from_this()](beast::error_code ec) {
-    if (ec) spdlog::debug("chat: close failed: {}", ec.message());
-  });
 }
 
 }  // namespace shouhou::connectors

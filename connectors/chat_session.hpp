@@ -16,12 +16,13 @@
 #include <string>
 
 #include "connectors/detail/server_state.hpp"
-#include "connectors/write_queue.hpp"
+#include "connectors/ws_frames.hpp"
 
 namespace shouhou::connectors {
 
 class chat_session : public detail::connection,
                      public detail::conversation_viewer,
+                     public ws_frames<chat_session>,
                      public std::enable_shared_from_this<chat_session> {
  public:
   chat_session(boost::beast::tcp_stream&& stream, std::shared_ptr<detail::server_state> state);
@@ -38,29 +39,20 @@ class chat_session : public detail::connection,
   void on_read(boost::beast::error_code ec, std::size_t bytes);
   void handle(std::string_view text);
   void on_opened(bot::open_result opened);
-  void on_turn(std::string id, bot::turn_result turn);
+  void on_turn(std::string id, std::string said, bot::turn_result turn);
   void on_evidence(std::string id, bot::evidence_result result);
   void next();  // after a frame is answered: read the next one, or close when stopping
 
-  void send(std::string frame);
-  void do_write();
-  void on_write(boost::beast::error_code ec, std::size_t bytes);
-  // Closes with `code` once the frame being written (and, unless `drop_unsent`, every queued
-  // frame) has gone out.
-  void close_after_flush(boost::beast::websocket::close_code code, std::string reason,
-                         bool drop_unsent);
-  void do_close();
+  // Tells a buyer who comes back to a conversation people have that a person has it.
+  void tell_who_has_it();
 
+  friend class ws_frames<chat_session>;
   boost::beast::websocket::stream<boost::beast::tcp_stream> ws_;
   boost::beast::flat_buffer buffer_;
   std::shared_ptr<detail::server_state> state_;
-  write_queue queue_;
   std::optional<store::conversation> conversation_;
-  bool writing_ = false;
-  bool busy_ = false;       // a frame is being handled (waiting for the engine)
-  bool stopping_ = false;   // the server asked us to close
-  std::optional<boost::beast::websocket::close_reason> closing_;  // close once flushed
-  bool close_sent_ = false;
+  bool busy_ = false;      // a frame is being handled (waiting for the engine)
+  bool stopping_ = false;  // the server asked us to close
 };
 
 }  // namespace shouhou::connectors

@@ -243,8 +243,16 @@ void http_session::on_stored(bot::evidence_result r) {
     }
     files.push_back(std::move(f));
   }
+  if (r.opened_case) {
+    state_->announce_opened(r.opened_case);
+  } else {
+    nlohmann::json ids = nlohmann::json::array();
+    for (const auto& row : up->rows) ids.push_back(row.id);
+    state_->announce_buyer_activity(r.conversation, "case.evidence",
+                                    {{"evidence", std::move(ids)}, {"item", up->claims.subject}});
+  }
   if (!r.messages.empty()) {
-    state_->deliver({bot::unprompted{r.conversation, std::move(r.messages), r.version}});
+    state_->deliver({bot::unprompted{r.conversation, std::move(r.messages), r.version, {}}});
   }
   auto res = json_response(201, dump({{"evidence", std::move(files)}}), up->keep_alive);
   res->version(up->version);
@@ -284,23 +292,36 @@ void http_session::serve_evidence(const request& req) {
   if (!state_->evidence) return refuse(503, "evidence is not enabled on this server");
   const std::string id(path_of(req).substr(k_evidence_prefix.size()));
   if (!evidence::is_valid_id(id)) return refuse(404, "no such evidence");
-  const bool agent = authorized(req);
-  std::string buyer_conversation;
-  if (!agent) {
-    const std::string_view target = req.target();
-    if (target.find("sig=") == std::string_view::npos) {
-      return refuse(401, "reading evidence needs a bearer token or a signed read link");
-    }
+  const bool head = req.method() == http::verb::head;
+  const unsigned version = req.version();
+  const std::string_view target = req.target();
+  if (authorized(req)) return fetch_evidence(id, true, {}, head, version, keep_alive);
+  if (target.find("sig=") != std::string_view::npos) {
     auto claims = state_->evidence->signer.verify_read(target, unix_now());
     if (!claims.ok()) {
       return refuse(static_cast<unsigned>(evidence::http_status(claims.error().code)),
                     claims.error().message);
     }
     if (claims->subject != id) return refuse(403, "this link is for another file");
-    buyer_conversation = claims->conversation;
+    return fetch_evidence(id, false, claims->conversation, head, version, keep_alive);
   }
-  const bool head = req.method() == http::verb::head;
-  const unsigned version = req.version();
+  const std::string token = detail::presented_token(req);
+  if (token.empty()) {
+    return refuse(401, "reading evidence needs a bearer token or a signed read link");
+  }
+  state_->authenticate_agent(token, [self = shared_from_this(), id, head, version,
+                                     keep_alive](std::optional<std::string> agent) {
+    net::post(self->stream_.get_executor(), [=] {
+      if (agent) return self->fetch_evidence(id, true, {}, head, version, keep_alive);
+      auto res = self->json_response(401, dump({{"error", "that token is not valid"}}), keep_alive);
+      res->set(http::field::www_authenticate, "Bearer");
+      self->send(res);
+    });
+  });
+}
+
+void http_session::fetch_evidence(std::string id, bool agent, std::string buyer_conversation,
+                                  bool head, unsigned version, bool keep_alive) {
   state_->engine.find_evidence(id, [self = shared_from_this(), agent, buyer_conversation, head,
                                     version,
                                     keep_alive](store::status st,

@@ -97,9 +97,11 @@ void http_session::on_read(beast::error_code ec, std::size_t) {
       std::make_shared<chat_session>(std::move(stream_), state_)->run(std::move(req));
       return;
     }
+    if (path_of(req) == "/v1/agent") return start_agent(std::move(req));
     auto res = std::make_shared<response>(http::status::not_found, req.version());
     res->set(http::field::content_type, "application/json");
-    res->body() = R"({"error":"no WebSocket endpoint here; buyers connect to /v1/chat"})";
+    res->body() =
+        R"({"error":"no WebSocket endpoint here; buyers connect to /v1/chat, agents to /v1/agent"})";
     res->keep_alive(false);
     res->prepare_payload();
     return write(res, false);
@@ -107,6 +109,9 @@ void http_session::on_read(beast::error_code ec, std::size_t) {
   const auto& req = parser_->get();
   if (path_of(req) == "/v1/admin/reload" && req.method() == http::verb::post && authorized(req)) {
     return start_reload(req.version(), req.keep_alive());
+  }
+  if (path_of(req) == "/v1/cases" || path_of(req).starts_with("/v1/cases/")) {
+    return serve_cases(req);
   }
   if (path_of(req).starts_with(k_evidence_prefix) &&
       (req.method() == http::verb::get || req.method() == http::verb::head)) {
@@ -164,7 +169,8 @@ http_session::response http_session::handle(const request& req) const {
     } else if (target == "/v1/admin/status" && req.method() == http::verb::get) {
       res.result(http::status::ok);
       res.body() = nlohmann::json{{"version", state_->knowledge.current()->version},
-                                  {"connections_in_conversations", state_->watched()}}
+                                  {"connections_in_conversations", state_->watched()},
+                                  {"agents_connected", state_->agents_connected()}}
                        .dump();
     } else if (target == "/v1/admin/reload") {
       res.result(http::status::method_not_allowed);

@@ -12,6 +12,9 @@
 //     Success (201) only after the rows and the checklist mark are committed.
 //   GET /v1/evidence/{id}  with the admin bearer token, or a buyer's signed read link.
 //
+// Agent desk routes (docs/protocol.md, "Agent desk"): the /v1/agent WebSocket upgrade and
+// /v1/cases, with an agent's bearer token (header, or `token` query parameter for browsers).
+//
 // Everything runs on the connection's strand; blob writes are synchronous there (see
 // blob_store.hpp on why that is acceptable for local disks).
 
@@ -68,6 +71,15 @@ class http_session : public detail::connection, public std::enable_shared_from_t
   void on_stored(bot::evidence_result result);
   void fail_upload(const evidence::error& e);
   void serve_evidence(const request& req);
+  // Serves a stored file to an agent (metadata removed from photos) or to the buyer of
+  // `buyer_conversation`.
+  void fetch_evidence(std::string id, bool agent, std::string buyer_conversation, bool head,
+                      unsigned version, bool keep_alive);
+
+  // Agent desk (case_routes.cpp): the /v1/agent upgrade and the /v1/cases routes, each after the
+  // agent's token is checked.
+  void start_agent(request req);
+  void serve_cases(const request& req);
   void do_linger();
   void on_linger(boost::beast::error_code ec, std::size_t bytes);
   std::shared_ptr<response> json_response(unsigned status, std::string body, bool keep_alive) const;

@@ -5,54 +5,18 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include "connectors/detail/json_read.hpp"
+
 namespace shouhou::connectors {
 namespace {
+
+using detail::read_id;
+using detail::read_string;
 
 using json = nlohmann::json;
 
 std::string dump(const json& j) {
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
-}
-
-// Reads an optional string field into `out`. Returns an error when present but not a string,
-// when longer than `max_bytes`, or when required and absent or empty.
-std::optional<frame_error> read_string(simdjson::dom::object& obj, const char* name, bool required,
-                                       std::size_t max_bytes, std::string& out) {
-  simdjson::dom::element value;
-  if (obj[name].get(value) != simdjson::SUCCESS) {
-    if (!required) return std::nullopt;
-    return frame_error{"missing_field", std::string("field \"") + name + "\" is required", {}};
-  }
-  std::string_view text;
-  if (value.get_string().get(text) != simdjson::SUCCESS) {
-    return frame_error{"wrong_type", std::string("field \"") + name + "\" must be a string", {}};
-  }
-  if (required && text.empty()) {
-    return frame_error{"missing_field", std::string("field \"") + name + "\" must not be empty",
-                       {}};
-  }
-  if (text.size() > max_bytes) {
-    return frame_error{"field_too_long", std::string("field \"") + name + "\" is longer than " +
-                                             std::to_string(max_bytes) + " bytes",
-                       {}};
-  }
-  out.assign(text);
-  return std::nullopt;
-}
-
-// Message ids may be strings or integers: widgets commonly count messages.
-std::optional<frame_error> read_id(simdjson::dom::object& obj, std::size_t max_bytes,
-                                   std::string& out) {
-  simdjson::dom::element value;
-  if (obj["id"].get(value) != simdjson::SUCCESS) {
-    return frame_error{"missing_field", "field \"id\" is required", {}};
-  }
-  int64_t number = 0;
-  if (value.get_int64().get(number) == simdjson::SUCCESS) {
-    out = std::to_string(number);
-    return std::nullopt;
-  }
-  return read_string(obj, "id", true, max_bytes, out);
 }
 
 client_frame parse_hello(simdjson::dom::object& obj, const frame_limits& limits) {
@@ -153,6 +117,7 @@ json history_item(const store::message& m) {
     json payload = json::parse(m.payload, nullptr, false);
     if (payload.is_object()) {
       for (auto& [key, value] : payload.items()) item[key] = value;
+      if (payload.value("kind", "") == "agent") item["from"] = "agent";
     }
   }
   return item;
@@ -193,6 +158,7 @@ std::string reply_frame(const bot::bot_message& message, const store::conversati
                         std::string_view version, const upload_link_maker& upload) {
   json frame = {{"type", "reply"},
                 {"kind", message.kind},
+                {"from", message.kind == "agent" ? "agent" : "bot"},
                 {"text", message.text},
                 {"reason", "other"},
                 {"confidence", 0.0},

@@ -70,7 +70,63 @@ CREATE TABLE evidence(
 CREATE INDEX evidence_conversation ON evidence(conversation);
 )sql";
 
-constexpr std::array<std::string_view, 3> k_steps{k_v1, k_v2, k_v3};
+// Version 4: cases replace the handoff records (a handoff now opens a case that people claim and
+// resolve, with a version so that two agents claiming at once cannot both win), the agents of the
+// desk (only a hash of each token is kept), and the webhook outbox, written in the transaction of
+// the change each event reports so that no committed change goes unreported. Every recorded
+// handoff becomes an open case: it was waiting for a person, and still is. Conversations are
+// never deleted, so every handoff's conversation is there for the join. The outbox index holds
+// only the events still waiting, which stay few while delivered ones pile up.
+constexpr std::string_view k_v4 = R"sql(
+CREATE TABLE cases(
+  id TEXT PRIMARY KEY,
+  conversation TEXT NOT NULL REFERENCES conversations(id),
+  shop TEXT NOT NULL,
+  buyer TEXT NOT NULL,
+  order_no TEXT NOT NULL DEFAULT '',
+  reason TEXT NOT NULL DEFAULT '',
+  status TEXT NOT NULL CHECK(status IN ('open', 'claimed', 'resolved')),
+  agent TEXT NOT NULL DEFAULT '',
+  created_at_ms INTEGER NOT NULL,
+  updated_at_ms INTEGER NOT NULL,
+  due_at_ms INTEGER,
+  warn_at_ms INTEGER,
+  details TEXT NOT NULL DEFAULT '',
+  outcome TEXT NOT NULL DEFAULT '',
+  version INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX cases_status_created ON cases(status, created_at_ms);
+CREATE INDEX cases_shop_buyer_created ON cases(shop, buyer, created_at_ms);
+CREATE INDEX cases_warn_at ON cases(warn_at_ms) WHERE warn_at_ms IS NOT NULL;
+INSERT INTO cases(id, conversation, shop, buyer, reason, status, created_at_ms, updated_at_ms,
+                  details)
+  SELECT 'h' || h.id, h.conversation, c.shop, c.buyer, h.reason, 'open', h.at_ms, h.at_ms,
+         h.snapshot
+  FROM handoffs AS h JOIN conversations AS c ON c.id = h.conversation
+  ORDER BY h.id;
+DROP TABLE handoffs;
+CREATE TABLE agents(
+  name TEXT PRIMARY KEY,
+  token_sha256 TEXT NOT NULL UNIQUE,
+  created_at_ms INTEGER NOT NULL
+);
+CREATE TABLE outbox(
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  case_id TEXT NOT NULL,
+  type TEXT NOT NULL,
+  body TEXT NOT NULL,
+  created_at_ms INTEGER NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt_ms INTEGER NOT NULL DEFAULT 0,
+  last_error TEXT NOT NULL DEFAULT '',
+  delivered_at_ms INTEGER,
+  given_up_at_ms INTEGER
+);
+CREATE INDEX outbox_pending ON outbox(case_id, seq)
+  WHERE delivered_at_ms IS NULL AND given_up_at_ms IS NULL;
+)sql";
+
+constexpr std::array<std::string_view, 4> k_steps{k_v1, k_v2, k_v3, k_v4};
 
 status read_version(sqlite3* db, int& version) {
   stmt_handle stmt;

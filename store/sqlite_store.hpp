@@ -58,14 +58,33 @@ class sqlite_store final : public store {
   void create_conversation(conversation c, status_handler done) override;
   void load_conversation(std::string id, std::size_t history_limit, load_handler done) override;
   // Beyond the store contract: `t.inbound.client_id` must not be empty (there would be nothing to
-  // de-duplicate on, so the turn fails); the inbound message is stored as direction 'in' and
-  // every reply as 'out' with a NULL client_id, all in the inbound's conversation (a reply naming
-  // another conversation fails the turn). `seq` fields are ignored; SQLite assigns them.
+  // de-duplicate on, so the turn fails); `t.inbound` is stored with its own direction and
+  // client_id, every reply as 'out' with a NULL client_id, all in the turn's conversation (a
+  // message naming another conversation fails the turn). `seq` fields are ignored; SQLite assigns
+  // them. `opened_case` must name this conversation or none, and its id must be new; its
+  // `version` is ignored (a case opens at 0) and an empty status means "open". A `case_change`
+  // of an unknown case, or of another conversation's, fails without status::conflict (reloading
+  // would not help). Events start with no attempts whatever their `attempts` and `last_error`
+  // say, and each must name a case (`case_id` is what orders delivery).
   void append_turn(turn t, turn_handler done) override;
   void due_reminders(std::int64_t now_ms, std::size_t limit, conversations_handler done) override;
   // Evidence rows go in with append_turn (turn::evidence); an id used before fails the turn.
   void load_evidence(std::string id, evidence_handler done) override;
   void list_evidence(std::string conversation, evidence_list_handler done) override;
+  void load_case(std::string id, case_handler done) override;
+  // `shop` and `buyer` filter independently: a shop alone lists that shop's cases.
+  void find_cases(case_query q, cases_handler done) override;
+  void due_events(std::int64_t now_ms, std::size_t limit, events_handler done) override;
+  // Fails for an unknown seq, for an event already delivered or given up (so of two senders of
+  // one event only the first records its fate), and when both `delivered` and `given_up` are
+  // set. Giving up counts as a failed attempt and keeps its error.
+  void record_attempt(event_attempt a, status_handler done) override;
+  // Fails for an empty name, a hash that is not 64 lowercase hex digits, and a hash that belongs
+  // to another agent. A new token for an existing agent keeps the agent's created_at_ms.
+  void put_agent(agent_record a, status_handler done) override;
+  void revoke_agent(std::string name, std::function<void(status, bool found)> done) override;
+  void find_agent(std::string token_sha256, agent_handler done) override;
+  void list_agents(agents_handler done) override;
 
   // Implementation detail, public only so the .cpp's helpers can name it.
   struct impl;

@@ -53,12 +53,79 @@ struct state_update {
   std::int64_t remind_at_ms = 0;
 };
 
-// The moment a conversation goes to a person, with everything the bot knew.
-struct handoff_record {
+// A case: a conversation handed to people, from the handoff to its resolution. The bot builds it
+// at handoff (bot/case_file.hpp) and it is stored in the same transaction as that turn.
+struct case_record {
+  std::string id;            // unique; chosen by the caller (random), [a-z0-9]
+  std::string conversation;  // the conversation it came from
+  std::string shop;
+  std::string buyer;
+  std::string order;         // the order number known at handoff; may be empty
+  std::string reason;        // refund reason id at handoff
+  std::string status;        // "open" (in the queue), "claimed" (an agent has it), "resolved"
+  std::string agent;         // the agent who claimed or resolved it; empty while open
+  std::int64_t created_at_ms = 0;
+  std::int64_t updated_at_ms = 0;
+  std::int64_t due_at_ms = 0;   // the nearest deadline of the case; 0 when none
+  std::int64_t warn_at_ms = 0;  // when the next deadline warning is due; 0 when none is
+  std::string details;          // JSON the bot built at handoff: opaque to the store
+  std::string outcome;          // JSON of the resolution; empty until resolved
+  // Bumped by every change. A change names the version it was decided on and is refused
+  // (status::conflict) when the case changed meanwhile: so of two agents claiming at once,
+  // exactly one wins.
+  std::int64_t version = 0;
+};
+
+// New values for a stored case's changing fields, written only if the case is still at
+// `expected_version` (then its version becomes expected_version + 1).
+struct case_update {
+  std::string id;
+  std::int64_t expected_version = 0;
+  std::string status;
+  std::string agent;
+  std::int64_t updated_at_ms = 0;
+  std::int64_t warn_at_ms = 0;
+  std::string outcome;
+};
+
+// A webhook event, queued in the transaction of the change it reports (a durable outbox), and
+// delivered later by connectors/webhook.
+struct outbox_event {
+  std::int64_t seq = 0;        // assigned by the store: the order of delivery
+  std::string case_id;         // events of one case are delivered one at a time, in seq order
+  std::string type;            // "case.created", "case.claimed", "case.resolved"
+  std::string body;            // the JSON to POST
+  std::int64_t created_at_ms = 0;
+  int attempts = 0;               // failed attempts so far
+  std::int64_t next_attempt_ms = 0;  // not before this time (0: at once)
+  std::string last_error;         // why the last attempt failed
+};
+
+// What one delivery attempt of an outbox event came to.
+struct event_attempt {
+  std::int64_t seq = 0;
   std::int64_t at_ms = 0;
-  std::string trigger;   // why now: "checklist_complete", "wants_human", "escalation", ...
-  std::string reason;    // the refund reason at handoff
-  std::string snapshot;  // JSON of what the bot knew; cases are built from it
+  bool delivered = false;             // the receiver accepted it: never sent again
+  bool given_up = false;              // failed for good: never sent again, later events go on
+  std::int64_t next_attempt_ms = 0;   // when neither: try again then
+  std::string error;                  // why it failed (empty when delivered)
+};
+
+// Which cases to list.
+struct case_query {
+  std::vector<std::string> statuses;  // any of these; empty: every status
+  std::string shop;                   // with `buyer`: only that buyer's cases with that shop
+  std::string buyer;                  // (each filters on its own when the other is empty)
+  std::int64_t warn_due_by_ms = 0;    // non-zero: only cases with 0 < warn_at_ms <= this
+  std::size_t limit = 1000;           // the oldest first (created_at_ms, then id)
+};
+
+// An agent of the desk, known by the SHA-256 of their bearer token (the token itself is never
+// stored).
+struct agent_record {
+  std::string name;
+  std::string token_sha256;  // 64 lowercase hex digits
+  std::int64_t created_at_ms = 0;
 };
 
 enum class direction { inbound, outbound };
@@ -68,7 +135,7 @@ struct message {
   std::int64_t seq = 0;        // assigned by the store: order of messages within the store
   std::string conversation;    // conversation id
   direction dir = direction::inbound;
-  std::string client_id;       // the buyer's message id (inbound); empty for outbound
+  std::string client_id;       // the sender's message id (a turn's `inbound`); empty for replies
   std::string text;
   std::string reason;          // refund reason id classified (inbound) or answered (outbound)
   double confidence = 0.0;     // of `reason`, in [0, 1]
@@ -90,15 +157,25 @@ struct evidence_record {
   std::int64_t at_ms = 0;     // milliseconds since the Unix epoch
 };
 
-// What one step of a conversation writes, in one transaction: the buyer's message (none for a
-// step the bot takes by itself, such as a reminder), the bot's replies, the new state, and the
-// handoff if the step hands off. An acknowledged message always has its reply stored too.
+// What one step of a conversation writes, in one transaction: the message that caused it (the
+// buyer's, or an agent's; none for a step the bot takes by itself, such as a reminder), the bot's
+// replies, the new state, and the case it opens or changes. An acknowledged message always has
+// its reply stored too.
 struct turn {
   std::string conversation;       // the conversation id
+  // De-duplicated on (conversation, client_id): a buyer's message (direction inbound), or an
+  // agent's message to the buyer (direction outbound, with the agent's own id for it). Both
+  // sides share that one id space, so an agent's ids must be ones no buyer sends (prefix them).
   std::optional<message> inbound;
   std::vector<message> replies;
   std::optional<state_update> state;
-  std::optional<handoff_record> handoff;
+  // A handoff opens a case (its status "open", version 0).
+  std::optional<case_record> opened_case;
+  // A change to an existing case of this conversation (claim, release, resolve, ...); refused
+  // with status::conflict like `state` when the case changed since it was read.
+  std::optional<case_update> case_change;
+  // Webhook events to queue with the change (empty when no webhook is configured).
+  std::vector<outbox_event> events;
   // Evidence rows stored with the step (an upload and the checklist mark it causes are
   // acknowledged together). Each row's conversation must be `conversation`.
   std::vector<evidence_record> evidence;
@@ -146,6 +223,37 @@ class store {
   // Conversations whose reminder time is at or before `now_ms`, at most `limit`, earliest first.
   virtual void due_reminders(std::int64_t now_ms, std::size_t limit,
                              conversations_handler done) = 0;
+
+  using case_handler = std::function<void(status, std::optional<case_record>)>;
+  using cases_handler = std::function<void(status, std::vector<case_record>)>;
+
+  // One case by id; `nullopt` when unknown (status is still ok).
+  virtual void load_case(std::string id, case_handler done) = 0;
+
+  // The cases matching `q`, oldest first.
+  virtual void find_cases(case_query q, cases_handler done) = 0;
+
+  using events_handler = std::function<void(status, std::vector<outbox_event>)>;
+
+  // Outbox events ready to send at `now_ms`, at most `limit`, in seq order: neither delivered
+  // nor given up, next attempt due, and no earlier event of the same case still waiting (so each
+  // case's events arrive in order).
+  virtual void due_events(std::int64_t now_ms, std::size_t limit, events_handler done) = 0;
+
+  // Records how an attempt to deliver an outbox event went.
+  virtual void record_attempt(event_attempt a, status_handler done) = 0;
+
+  using agent_handler = std::function<void(status, std::optional<agent_record>)>;
+  using agents_handler = std::function<void(status, std::vector<agent_record>)>;
+
+  // Creates an agent, or gives an existing one a new token (the old one stops working).
+  virtual void put_agent(agent_record a, status_handler done) = 0;
+  // Removes an agent and their token; `found` says whether there was one of that name.
+  virtual void revoke_agent(std::string name, std::function<void(status, bool found)> done) = 0;
+  // The agent whose token has this SHA-256; `nullopt` when none.
+  virtual void find_agent(std::string token_sha256, agent_handler done) = 0;
+  // Every agent, by name.
+  virtual void list_agents(agents_handler done) = 0;
 };
 
 }  // namespace shouhou::store

@@ -37,69 +37,124 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   serve->add_option("--threads", config.threads, "Network threads; 0 means one per core")
       ->capture_default_str();
-  serve->add_option("--max-frame-bytes", config.max_frame_bytes,
-                    "Largest WebSocket message accepted (larger ones close with 1009)")
+  serve
+      ->add_option("--max-frame-bytes", config.max_frame_bytes,
+                   "Largest WebSocket message accepted (larger ones close with 1009)")
       ->capture_default_str();
   serve->add_option("--max-text-chars", config.max_text_chars, "Longest buyer message text")
       ->capture_default_str();
-  serve->add_option("--write-queue-frames", config.write_queue_max_frames,
-                    "Unsent frames a connection may hold before it is closed")
+  serve
+      ->add_option("--write-queue-frames", config.write_queue_max_frames,
+                   "Unsent frames a connection may hold before it is closed")
       ->capture_default_str();
-  serve->add_option("--write-queue-bytes", config.write_queue_max_bytes,
-                    "Unsent bytes a connection may hold before it is closed")
+  serve
+      ->add_option("--write-queue-bytes", config.write_queue_max_bytes,
+                   "Unsent bytes a connection may hold before it is closed")
       ->capture_default_str();
   long idle_seconds = config.idle_timeout.count();
-  serve->add_option("--idle-timeout", idle_seconds,
-                    "Seconds without any data from a client (pings are sent) before closing")
-      ->capture_default_str()->check(CLI::PositiveNumber);
+  serve
+      ->add_option("--idle-timeout", idle_seconds,
+                   "Seconds without any data from a client (pings are sent) before closing")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   long handshake_seconds = config.handshake_timeout.count();
-  serve->add_option("--handshake-timeout", handshake_seconds,
-                    "Seconds allowed for the HTTP request and WebSocket upgrade")
-      ->capture_default_str()->check(CLI::PositiveNumber);
-  serve->add_option("--history-limit", config.history_limit,
-                    "Earlier messages replayed when a conversation resumes")
+  serve
+      ->add_option("--handshake-timeout", handshake_seconds,
+                   "Seconds allowed for the HTTP request and WebSocket upgrade")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  serve
+      ->add_option("--history-limit", config.history_limit,
+                   "Earlier messages replayed when a conversation resumes")
       ->capture_default_str();
   long reminder_seconds = config.reminder_after.count();
-  serve->add_option("--reminder-after", reminder_seconds,
-                    "Seconds of buyer silence before a reminder of what is missing")
-      ->capture_default_str()->check(CLI::PositiveNumber);
-  serve->add_option("--max-reminders", config.max_reminders,
-                    "Reminders before the conversation goes to a person")
-      ->capture_default_str()->check(CLI::NonNegativeNumber);
+  serve
+      ->add_option("--reminder-after", reminder_seconds,
+                   "Seconds of buyer silence before a reminder of what is missing")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  serve
+      ->add_option("--max-reminders", config.max_reminders,
+                   "Reminders before the conversation goes to a person")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  long warning_lead_seconds = config.deadline_warning_lead.count();
+  serve
+      ->add_option("--deadline-warning-lead", warning_lead_seconds,
+                   "Seconds before a case's deadline that agents are warned")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  serve->add_option("--webhook-url", config.webhook_url,
+                    "POST case events to this http(s) URL (default: no webhook)");
+  serve->add_option("--webhook-secret", config.webhook_secret,
+                    "HMAC key for the webhook signature; default: DATA/webhook.secret, created if "
+                    "missing");
+  long retry_min_ms = config.webhook_retry_min.count();
+  serve
+      ->add_option("--webhook-retry-min", retry_min_ms,
+                   "Milliseconds before the first retry of a failed webhook delivery")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  long retry_max_ms = config.webhook_retry_max.count();
+  serve
+      ->add_option("--webhook-retry-max", retry_max_ms,
+                   "Most milliseconds between retries (the wait doubles up to this)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  long give_up_seconds = config.webhook_give_up_after.count();
+  serve
+      ->add_option("--webhook-give-up-after", give_up_seconds,
+                   "Seconds after which an undeliverable webhook event is dropped")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  long webhook_timeout_seconds = config.webhook_timeout.count();
+  serve
+      ->add_option("--webhook-timeout", webhook_timeout_seconds,
+                   "Seconds allowed for each webhook request (connect, send, answer)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   serve->add_option("--admin-token", config.admin_token,
                     "Bearer token for /v1/admin/*; default: DATA/admin.token, created if missing");
-  serve->add_option("--max-image-bytes", config.max_image_bytes,
-                    "Largest evidence image (JPEG, PNG, WebP, GIF, HEIC) accepted")
+  serve
+      ->add_option("--max-image-bytes", config.max_image_bytes,
+                   "Largest evidence image (JPEG, PNG, WebP, GIF, HEIC) accepted")
       ->capture_default_str();
-  serve->add_option("--max-video-bytes", config.max_video_bytes,
-                    "Largest evidence video (MP4, MOV) accepted")
+  serve
+      ->add_option("--max-video-bytes", config.max_video_bytes,
+                   "Largest evidence video (MP4, MOV) accepted")
       ->capture_default_str();
-  serve->add_option("--max-document-bytes", config.max_document_bytes,
-                    "Largest evidence document (PDF) accepted")
+  serve
+      ->add_option("--max-document-bytes", config.max_document_bytes,
+                   "Largest evidence document (PDF) accepted")
       ->capture_default_str();
-  serve->add_option("--max-evidence-per-conversation", config.max_evidence_per_conversation,
-                    "Evidence files one conversation may hold")
+  serve
+      ->add_option("--max-evidence-per-conversation", config.max_evidence_per_conversation,
+                   "Evidence files one conversation may hold")
       ->capture_default_str();
   long link_ttl_seconds = config.evidence_link_ttl.count();
-  serve->add_option("--evidence-link-ttl", link_ttl_seconds,
-                    "Seconds an evidence upload or read link stays valid")
-      ->capture_default_str()->check(CLI::PositiveNumber);
-  serve->add_option("--unsure-below", config.unsure_below,
-                    "Confidence under which the reason is reported as unsure")
-      ->capture_default_str()->check(CLI::Range(0.0, 1.0));
+  serve
+      ->add_option("--evidence-link-ttl", link_ttl_seconds,
+                   "Seconds an evidence upload or read link stays valid")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  serve
+      ->add_option("--unsure-below", config.unsure_below,
+                   "Confidence under which the reason is reported as unsure")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
 
   connectors::chat_options chat;
   long answer_seconds = chat.answer_timeout.count();
-  auto* chat_cmd = app.add_subcommand(
-      "chat", "Talk to a running bot as a buyer: each input line is a message");
+  auto* chat_cmd =
+      app.add_subcommand("chat", "Talk to a running bot as a buyer: each input line is a message");
   chat_cmd->add_option("--url", chat.url, "Server address")->capture_default_str();
   chat_cmd->add_option("--shop", chat.shop, "Shop id")->capture_default_str();
   chat_cmd->add_option("--buyer", chat.buyer, "Buyer id")->capture_default_str();
   chat_cmd->add_option("--conversation", chat.conversation, "Resume this conversation");
   chat_cmd->add_option("--order", chat.order, "Order number sent with each message");
   chat_cmd->add_flag("--json", chat.json, "Print every server frame as raw JSON, one a line");
-  chat_cmd->add_option("--timeout", answer_seconds,
-                       "Seconds to wait for answers after the input ends")
+  chat_cmd
+      ->add_option("--timeout", answer_seconds, "Seconds to wait for answers after the input ends")
       ->capture_default_str();
 
   std::filesystem::path intents_dir = SHOUHOU_SHIPPED_INTENTS;
@@ -116,8 +171,8 @@ int main(int argc, char** argv) {
       "classify", "Classify the texts given, or each line of standard input");
   classify->add_option("texts", texts, "Texts to classify");
   classify->add_flag("--json", json, "One JSON object a message");
-  auto* eval = intents->add_subcommand(
-      "eval", "Measure the intent files on labelled messages (JSON Lines)");
+  auto* eval =
+      intents->add_subcommand("eval", "Measure the intent files on labelled messages (JSON Lines)");
   eval->add_option("--corpus", corpus, "Labelled messages, one JSON object a line")->required();
   eval->add_flag("--json", json, "Print one JSON object with every figure");
   eval->add_option("--min-macro-f1", min_macro_f1, "Exit 1 when macro-F1 is below this");
@@ -134,6 +189,19 @@ int main(int argc, char** argv) {
   replies_check->add_option("--intents", intents_dir, "Folder of intent files")
       ->capture_default_str();
 
+  // Same default folder as serve's: run from the same place, both use the same database.
+  std::filesystem::path token_data = config.data_dir;
+  std::optional<std::string> agent_name;
+  std::optional<std::string> revoke_agent;
+  auto* token = app.add_subcommand("token", "Issue and revoke bearer tokens");
+  token->require_subcommand(1);
+  auto* token_agent = token->add_subcommand(
+      "agent", "Issue an agent a new token (printed once, last line) or revoke their token");
+  token_agent->add_option("--name", agent_name,
+                          "Agent to issue a token for; an earlier token of theirs stops working");
+  token_agent->add_option("--revoke", revoke_agent, "Agent whose token to revoke");
+  token_agent->add_option("--data", token_data, "Folder of the SQLite file")->capture_default_str();
+
   CLI11_PARSE(app, argc, argv);
   spdlog::set_level(spdlog::level::from_str(log_level));
 
@@ -142,6 +210,11 @@ int main(int argc, char** argv) {
     config.handshake_timeout = std::chrono::seconds(handshake_seconds);
     config.reminder_after = std::chrono::seconds(reminder_seconds);
     config.evidence_link_ttl = std::chrono::seconds(link_ttl_seconds);
+    config.deadline_warning_lead = std::chrono::seconds(warning_lead_seconds);
+    config.webhook_retry_min = std::chrono::milliseconds(retry_min_ms);
+    config.webhook_retry_max = std::chrono::milliseconds(retry_max_ms);
+    config.webhook_give_up_after = std::chrono::seconds(give_up_seconds);
+    config.webhook_timeout = std::chrono::seconds(webhook_timeout_seconds);
     return app::serve(config);
   }
   if (*chat_cmd) {
@@ -149,11 +222,12 @@ int main(int argc, char** argv) {
     return connectors::run_chat(chat, std::cin, std::cout, std::cerr);
   }
   if (*check) return intents::check_command(intents_dir, std::cout);
-  if (*classify) return intents::classify_command(intents_dir, json, texts, std::cin, std::cout,
-                                                  std::cerr);
+  if (*classify)
+    return intents::classify_command(intents_dir, json, texts, std::cin, std::cout, std::cerr);
   if (*eval) {
     return intents::eval_command(corpus, intents_dir, json, min_macro_f1, std::cout, std::cerr);
   }
   if (*replies_check) return app::replies_check(intents_dir, replies_dir, policy_file);
+  if (*token_agent) return app::token_agent(token_data, agent_name, revoke_agent);
   return 2;
 }

@@ -1,10 +1,10 @@
 #include <spdlog/spdlog.h>
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/signal_set.hpp>
 #include <fcntl.h>
 #include <openssl/rand.h>
 #include <unistd.h>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
 
 #include <csignal>
 #include <fstream>
@@ -14,9 +14,11 @@
 #include <vector>
 
 #include "bot/app/commands.hpp"
+#include "bot/case_desk.hpp"
 #include "bot/conversation_engine.hpp"
 #include "bot/knowledge.hpp"
 #include "connectors/chat_server.hpp"
+#include "connectors/webhook/dispatcher.hpp"
 #include "store/sqlite_store.hpp"
 
 namespace shouhou::app {
@@ -25,18 +27,19 @@ namespace net = boost::asio;
 
 namespace {
 
-// The admin token from DATA/admin.token, created (random, readable by the owner only) on first
-// start so that a fresh install is never left with an open admin endpoint.
-bool load_or_create_admin_token(const std::filesystem::path& data, std::string& token,
-                                std::string& error) {
-  const auto path = data / "admin.token";
+// A secret kept in DATA/<name> (the admin token, the webhook's key), created (random, readable
+// by the owner only) on first start so that a fresh install is never left with an open admin
+// endpoint or an unsigned webhook.
+bool load_or_create_token(const std::filesystem::path& data, const std::string& name,
+                          std::string& token, std::string& error) {
+  const auto path = data / name;
   if (std::ifstream in(path); in) {
     std::getline(in, token);
     if (!token.empty()) return true;
   }
   unsigned char bytes[24];
   if (RAND_bytes(bytes, sizeof bytes) != 1) {
-    error = "cannot make an admin token: no randomness";
+    error = "cannot make " + name + ": no randomness";
     return false;
   }
   static constexpr char hex[] = "0123456789abcdef";
@@ -45,11 +48,11 @@ bool load_or_create_admin_token(const std::filesystem::path& data, std::string& 
     token.push_back(hex[b >> 4]);
     token.push_back(hex[b & 0xf]);
   }
-  const auto temp = data / "admin.token.tmp";
+  const auto temp = data / (name + ".tmp");
   const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
   const std::string line = token + "\n";
-  const bool written = fd >= 0 && ::write(fd, line.data(), line.size()) ==
-                                      static_cast<ssize_t>(line.size()) &&
+  const bool written = fd >= 0 &&
+                       ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) &&
                        ::fsync(fd) == 0;
   if (fd >= 0) ::close(fd);
   std::error_code ec;
@@ -81,7 +84,7 @@ int serve(bot::server_config config) {
 
   std::string error;
   if (config.admin_token.empty() &&
-      !load_or_create_admin_token(config.data_dir, config.admin_token, error)) {
+      !load_or_create_token(config.data_dir, "admin.token", config.admin_token, error)) {
     std::cerr << "shouhou: " << error << "\n";
     return 1;
   }
@@ -95,7 +98,7 @@ int serve(bot::server_config config) {
   }
   bot::knowledge_base knowledge(loaded.snapshot);
 
-  const auto db_path = config.data_dir / "shouhou.db";
+  const auto db_path = database_file(config.data_dir);
   auto store = store::sqlite_store::open(db_path.string(), {}, error);
   if (!store) {
     std::cerr << "shouhou: " << error << "\n";
@@ -107,7 +110,10 @@ int serve(bot::server_config config) {
   settings.history_limit = config.history_limit;
   settings.dialogue.reminder_after = config.reminder_after;
   settings.dialogue.max_reminders = config.max_reminders;
+  settings.desk.warning_lead = config.deadline_warning_lead;
+  settings.desk.webhook = !config.webhook_url.empty();
   bot::conversation_engine engine(*store, knowledge, clock, settings);
+  bot::case_desk desk(*store, knowledge, clock, settings.desk);
 
   // Evidence: the link secret and the content-addressed file store, both under DATA.
   auto secret = connectors::evidence::load_or_create_secret(config.data_dir);
@@ -116,8 +122,7 @@ int serve(bot::server_config config) {
     return 1;
   }
   connectors::evidence::blob_store_options blob_options;
-  blob_options.limits = {config.max_image_bytes, config.max_video_bytes,
-                         config.max_document_bytes};
+  blob_options.limits = {config.max_image_bytes, config.max_video_bytes, config.max_document_bytes};
   auto blobs = connectors::evidence::blob_store::open(config.data_dir / "evidence", blob_options);
   if (!blobs.ok()) {
     std::cerr << "shouhou: " << blobs.error().message << "\n";
@@ -130,12 +135,39 @@ int serve(bot::server_config config) {
   } else if (cleaned.value() > 0) {
     spdlog::info("removed {} unfinished evidence uploads", cleaned.value());
   }
-  auto evidence = std::make_shared<const connectors::evidence_services>(
-      connectors::evidence_services{connectors::evidence::link_signer(secret.value()),
-                                    std::move(blobs.value())});
+  auto evidence =
+      std::make_shared<const connectors::evidence_services>(connectors::evidence_services{
+          connectors::evidence::link_signer(secret.value()), std::move(blobs.value())});
+
+  // Webhook to a helpdesk: delivered from the store's outbox on a thread of its own.
+  std::unique_ptr<connectors::webhook::webhook_dispatcher> webhook;
+  if (!config.webhook_url.empty()) {
+    if (config.webhook_secret.empty() &&
+        !load_or_create_token(config.data_dir, "webhook.secret", config.webhook_secret, error)) {
+      std::cerr << "shouhou: " << error << "\n";
+      return 1;
+    }
+    connectors::webhook::dispatcher_settings hook;
+    hook.url = config.webhook_url;
+    hook.secret = config.webhook_secret;
+    hook.retry_min = config.webhook_retry_min;
+    hook.retry_max = config.webhook_retry_max;
+    hook.give_up_after = config.webhook_give_up_after;
+    hook.timeout = config.webhook_timeout;
+    webhook = connectors::webhook::webhook_dispatcher::make(*store, hook, clock, error);
+    if (!webhook) {
+      std::cerr << "shouhou: " << error << "\n";
+      return 1;
+    }
+    webhook->start();
+  }
+  std::function<void()> case_changed;
+  if (webhook) case_changed = [&webhook] { webhook->notify(); };
 
   net::io_context ioc;
-  connectors::chat_server server(ioc, config, engine, knowledge, evidence);
+  connectors::chat_server server(ioc, config, engine,
+                                 connectors::desk_services{desk, *store, case_changed}, knowledge,
+                                 evidence);
 
   // SIGHUP reloads the intent, reply and policy files; broken files leave the old ones live.
   net::signal_set hangup(ioc, SIGHUP);
@@ -168,27 +200,30 @@ int serve(bot::server_config config) {
 
   auto at = server.local_endpoint();
   spdlog::info("admin token in {}", (config.data_dir / "admin.token").string());
-  std::string host = at.address().is_v6() ? "[" + at.address().to_string() + "]"
-                                          : at.address().to_string();
+  std::string host =
+      at.address().is_v6() ? "[" + at.address().to_string() + "]" : at.address().to_string();
   // The one line on standard output: scripts and tests wait for it to know where to connect.
   std::cout << "listening on ws://" << host << ":" << at.port() << "/v1/chat" << std::endl;
   spdlog::info("data in {}, intents {}, replies {}, version {}", config.data_dir.string(),
                config.intents_dir.string(), config.replies_dir.string(),
                knowledge.current()->version);
 
-  unsigned threads = config.threads ? config.threads : std::max(1u, std::thread::hardware_concurrency());
+  unsigned threads =
+      config.threads ? config.threads : std::max(1u, std::thread::hardware_concurrency());
   std::vector<std::thread> pool;
   for (unsigned i = 1; i < threads; ++i) pool.emplace_back([&] { ioc.run(); });
   ioc.run();
   for (auto& t : pool) t.join();
 
   // Every connection is closed; the store commits what is still queued before closing.
+  if (webhook) webhook->stop();
   store->close();
   spdlog::info("stopped");
   return 0;
 }
 
-int replies_check(const std::filesystem::path& intents_dir, const std::filesystem::path& replies_dir,
+int replies_check(const std::filesystem::path& intents_dir,
+                  const std::filesystem::path& replies_dir,
                   const std::filesystem::path& policy_file) {
   auto loaded = bot::load_knowledge({intents_dir, replies_dir, policy_file}, {});
   if (!loaded.snapshot) {

@@ -9,6 +9,12 @@
 #include <mutex>
 #include <unordered_map>
 
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <vector>
+
+#include "bot/case_desk.hpp"
 #include "bot/config.hpp"
 #include "bot/conversation_engine.hpp"
 #include "connectors/chat_server.hpp"
@@ -34,12 +40,22 @@ class conversation_viewer {
   virtual void deliver(std::shared_ptr<const bot::unprompted> sent) = 0;
 };
 
-struct server_state {
+// An agent's connection: it receives every desk event.
+class desk_viewer {
+ public:
+  virtual ~desk_viewer() = default;
+  // Callable from any thread; the viewer moves onto its own strand.
+  virtual void deliver(std::shared_ptr<const std::string> frame) = 0;
+};
+
+struct server_state : std::enable_shared_from_this<server_state> {
   server_state(net::io_context& io, const bot::server_config& cfg, bot::conversation_engine& eng,
-               bot::knowledge_base& know, std::shared_ptr<const evidence_services> ev)
+               const desk_services& d, bot::knowledge_base& know,
+               std::shared_ptr<const evidence_services> ev)
       : ioc(io),
         config(cfg),
         engine(eng),
+        desk(d),
         knowledge(know),
         evidence(std::move(ev)),
         limits{cfg.max_text_chars, 128},
@@ -48,6 +64,7 @@ struct server_state {
   net::io_context& ioc;
   const bot::server_config& config;
   bot::conversation_engine& engine;
+  const desk_services desk;
   bot::knowledge_base& knowledge;
   const std::shared_ptr<const evidence_services> evidence;  // null: uploads are off
   const frame_limits limits;
@@ -75,11 +92,33 @@ struct server_state {
   void deliver(std::vector<bot::unprompted> sent);
   std::size_t watched() const;
 
+  // Agents connected to the desk.
+  void join_desk(const std::shared_ptr<desk_viewer>& v);
+  void leave_desk(const desk_viewer* v);
+  std::size_t agents_connected() const;
+  // Tells every connected agent.
+  void broadcast(const std::vector<bot::desk_event>& events);
+  // After a desk action: the events to agents, the message to the buyer's connections, and a
+  // nudge to the webhook.
+  void announce(const bot::desk_result& result);
+  // A bot step opened a case: every agent hears of it.
+  void announce_opened(const std::optional<store::case_record>& opened);
+  // The buyer did something on a case people have (a message, a file): agents hear of it.
+  void announce_buyer_activity(const store::conversation& after, std::string type,
+                               nlohmann::json data);
+  // A case as queues and events show it, now.
+  nlohmann::json summary(const store::case_record& c) const;
+
+  // The agent whose token this is, or nullopt; `done` runs on the store's thread.
+  void authenticate_agent(std::string_view token,
+                          std::function<void(std::optional<std::string> agent)> done) const;
+
  private:
   mutable std::mutex mutex_;
   bool stopping_ = false;
   std::unordered_map<const connection*, std::weak_ptr<connection>> open_;
   std::unordered_multimap<std::string, std::weak_ptr<conversation_viewer>> viewers_;
+  std::unordered_map<const desk_viewer*, std::weak_ptr<desk_viewer>> agents_;
 };
 
 }  // namespace shouhou::connectors::detail

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include "bot/config.hpp"
 #include "bot/fake_store.hpp"
 
@@ -161,17 +163,24 @@ TEST_F(ConversationEngine, SilenceGetsAReminderThenAHandoffWithAStoredRecord) {
   ASSERT_EQ(first[0].messages.size(), 1u);
   EXPECT_EQ(first[0].messages[0].kind, "reminder");
   EXPECT_EQ(first[0].conversation.state_version, 2);
-  EXPECT_TRUE(store_.handoffs.empty());
+  EXPECT_TRUE(store_.cases.empty());
 
   clock_.now += 600'000;
   auto second = remind();
   ASSERT_EQ(second.size(), 1u);
   EXPECT_EQ(second[0].messages[0].kind, "handoff");
   EXPECT_EQ(second[0].conversation.phase, "handed_off");
-  ASSERT_EQ(store_.handoffs.size(), 1u);
-  EXPECT_EQ(store_.handoffs[0].trigger, "no_reply");
-  EXPECT_EQ(store_.handoffs[0].reason, "not_received");
-  EXPECT_NE(store_.handoffs[0].snapshot.find("\"missing\""), std::string::npos);
+  ASSERT_EQ(store_.cases.size(), 1u);
+  const store::case_record& opened = store_.cases.begin()->second;
+  ASSERT_TRUE(second[0].opened_case) << "the caller tells the desk about the new case";
+  EXPECT_EQ(second[0].opened_case->id, opened.id);
+  EXPECT_EQ(state_from_json(store_.conversations[c.id].state)->case_id, opened.id);
+  EXPECT_EQ(opened.conversation, c.id);
+  EXPECT_EQ(opened.status, "open");
+  EXPECT_EQ(opened.reason, "not_received");
+  const auto details = nlohmann::json::parse(opened.details);
+  EXPECT_EQ(details.value("trigger", ""), "no_reply");
+  EXPECT_TRUE(details.contains("checklist"));
   EXPECT_EQ(store_.conversations[c.id].remind_at_ms, 0);
 
   clock_.now += 600'000;

@@ -5,8 +5,6 @@
 
 #include <gtest/gtest.h>
 
-#include <nlohmann/json.hpp>
-
 #include "bot/fake_store.hpp"
 
 namespace shouhou::bot {
@@ -233,18 +231,6 @@ TEST_F(Dialogue, TheDeadlineComesFromThePolicyFile) {
   // refund_arrival is 7 working days. Now is Wed 2023-11-15 06:13 in +08:00; counting Thu, Fri,
   // then Mon to Fri of the next week skips the weekend and ends on Fri 24th.
   EXPECT_NE(s.messages[0].text.find("11月24日 06:13"), std::string::npos) << s.messages[0].text;
-}
-
-TEST_F(Dialogue, TheHandoffSnapshotCarriesDeadlinesResolutionsAndWhatIsMissing) {
-  buyer(said("damaged", 0.9, {"wants_human"}));
-  auto j = nlohmann::json::parse(handoff_snapshot(state_, *know_, now_));
-  EXPECT_EQ(j["reason"], "damaged");
-  EXPECT_EQ(j["handoff_trigger"], "wants_human");
-  EXPECT_FALSE(j["missing"].empty());
-  ASSERT_FALSE(j["deadlines"].empty());
-  EXPECT_EQ(j["deadlines"][0]["id"], "merchant_response");
-  EXPECT_EQ(j["deadlines"][0]["due_at"], k_now + 48 * 3'600'000);
-  EXPECT_EQ(j["resolutions"][0], "reissue");
 }
 
 TEST_F(Dialogue, EvidenceMarksItsItemConfirmsAndListsWhatIsStillMissing) {

@@ -15,6 +15,7 @@
 #include <boost/asio/write.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
 #include <chrono>
 #include <filesystem>
@@ -145,12 +146,20 @@ class server_process {
 // instead of hanging it.
 class ws_client {
  public:
-  explicit ws_client(unsigned short port, std::string target = "/v1/chat") : ws_(ioc_) {
+  // `bearer`: sent as "Authorization: Bearer ..." with the upgrade (agents' connections).
+  explicit ws_client(unsigned short port, std::string target = "/v1/chat",
+                     const std::string& bearer = "")
+      : ws_(ioc_) {
     tcp::endpoint at(net::ip::make_address("127.0.0.1"), port);
     beast::get_lowest_layer(ws_).connect(at);
     timeval tv{10, 0};
     ::setsockopt(beast::get_lowest_layer(ws_).socket().native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv,
                  sizeof tv);
+    if (!bearer.empty()) {
+      ws_.set_option(websocket::stream_base::decorator([bearer](websocket::request_type& req) {
+        req.set(beast::http::field::authorization, "Bearer " + bearer);
+      }));
+    }
     ws_.handshake("127.0.0.1:" + std::to_string(port), target);
   }
 
@@ -226,6 +235,101 @@ inline tcp::socket raw_upgrade(net::io_context& ioc, unsigned short port) {
   }
   EXPECT_EQ(response.rfind("HTTP/1.1 101 Switching Protocols", 0), 0u) << response;
   return s;
+}
+
+// The HTTP status a WebSocket upgrade to `target` gets (101 when it succeeds). Written by hand:
+// Beast's client handshake does not hand back a refusal's status.
+inline int upgrade_status(unsigned short port, const std::string& target,
+                          const std::string& bearer = "") {
+  net::io_context ioc;
+  beast::tcp_stream stream(ioc);
+  stream.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
+  stream.expires_after(std::chrono::seconds(20));
+  beast::http::request<beast::http::empty_body> req{beast::http::verb::get, target, 11};
+  req.set(beast::http::field::host, "127.0.0.1");
+  req.set(beast::http::field::upgrade, "websocket");
+  req.set(beast::http::field::connection, "Upgrade");
+  req.set(beast::http::field::sec_websocket_key, "dGhlIHNhbXBsZSBub25jZQ==");
+  req.set(beast::http::field::sec_websocket_version, "13");
+  if (!bearer.empty()) req.set(beast::http::field::authorization, "Bearer " + bearer);
+  beast::http::write(stream, req);
+  beast::flat_buffer buffer;
+  beast::http::response_parser<beast::http::empty_body> res;
+  beast::error_code ec;
+  beast::http::read_header(stream, buffer, res, ec);
+  return ec ? 0 : static_cast<int>(res.get().result_int());
+}
+
+struct http_reply {
+  int status = 0;
+  std::string body;
+  json parsed() const { return json::parse(body, nullptr, false); }
+};
+
+// One HTTP request on a fresh connection; `bearer` goes in the Authorization header.
+inline http_reply http_call(unsigned short port, beast::http::verb verb, const std::string& target,
+                            const std::string& bearer = "", const std::string& body = "") {
+  net::io_context ioc;
+  beast::tcp_stream stream(ioc);
+  stream.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
+  stream.expires_after(std::chrono::seconds(20));
+  beast::http::request<beast::http::string_body> req{verb, target, 11};
+  req.set(beast::http::field::host, "127.0.0.1");
+  if (!bearer.empty()) req.set(beast::http::field::authorization, "Bearer " + bearer);
+  if (!body.empty()) req.set(beast::http::field::content_type, "application/json");
+  req.body() = body;
+  req.prepare_payload();
+  beast::http::write(stream, req);
+  beast::flat_buffer buffer;
+  beast::http::response<beast::http::string_body> res;
+  beast::http::read(stream, buffer, res);
+  return {static_cast<int>(res.result_int()), res.body()};
+}
+
+struct run_result {
+  int exit_code = -1;
+  std::string out;  // standard output; standard error goes to the test's own
+};
+
+// Runs the shouhou binary with `args` to completion.
+inline run_result run_shouhou(std::vector<std::string> args) {
+  args.insert(args.begin(), SHOUHOU_BINARY);
+  int out[2];
+  if (::pipe(out) != 0) throw std::runtime_error("pipe failed");
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::dup2(out[1], STDOUT_FILENO);
+    ::close(out[0]);
+    ::close(out[1]);
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  ::close(out[1]);
+  run_result r;
+  char buf[512];
+  for (ssize_t n; (n = ::read(out[0], buf, sizeof buf)) > 0;) r.out.append(buf, n);
+  ::close(out[0]);
+  int st = 0;
+  ::waitpid(pid, &st, 0);
+  r.exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return r;
+}
+
+inline std::string last_line(const std::string& out) {
+  std::string text = out;
+  if (!text.empty() && text.back() == '\n') text.pop_back();
+  const auto newline = text.rfind('\n');
+  return newline == std::string::npos ? text : text.substr(newline + 1);
+}
+
+// A new agent token in the data folder, as `shouhou token agent` prints it.
+inline std::string agent_token(const std::filesystem::path& data, const std::string& name) {
+  auto r = run_shouhou({"token", "agent", "--name", name, "--data", data.string()});
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  return last_line(r.out);
 }
 
 // Reads until the peer ends the connection; returns everything received and how it ended.

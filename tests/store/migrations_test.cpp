@@ -13,7 +13,7 @@ namespace {
 
 using ::testing::HasSubstr;
 
-constexpr int k_latest = 3;
+constexpr int k_latest = 4;
 
 TEST(SqliteMigrations, OpenCreatesTheSchemaAtTheLatestVersion) {
   temp_dir dir;
@@ -27,7 +27,24 @@ TEST(SqliteMigrations, OpenCreatesTheSchemaAtTheLatestVersion) {
   EXPECT_EQ(db.scalar("PRAGMA user_version"), k_latest);
   EXPECT_EQ(db.scalar("SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name ="
                       " 'handoffs'"),
+            0)
+      << "cases replaced it in version 4";
+  EXPECT_EQ(db.scalar("SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name IN"
+                      " ('cases', 'agents', 'outbox')"),
+            3);
+  EXPECT_EQ(db.scalar("SELECT count(*) FROM pragma_foreign_key_list('cases') WHERE"
+                      " \"table\" = 'conversations' AND \"from\" = 'conversation'"),
             1);
+  EXPECT_EQ(db.scalar("SELECT count(*) FROM pragma_index_info('cases_status_created')"), 2);
+  EXPECT_EQ(db.scalar("SELECT count(*) FROM pragma_index_info('cases_shop_buyer_created')"), 3);
+  EXPECT_EQ(db.scalar("SELECT count(*) FROM pragma_index_list('cases') WHERE"
+                      " name = 'cases_warn_at' AND partial = 1"),
+            1);
+  EXPECT_EQ(db.scalar("SELECT count(*) FROM pragma_index_list('outbox') WHERE"
+                      " name = 'outbox_pending' AND partial = 1"),
+            1);
+  EXPECT_EQ(db.scalar("SELECT count(*) FROM pragma_index_list('agents') WHERE \"unique\" = 1"), 2)
+      << "the name and the token hash";
   EXPECT_EQ(db.scalar("SELECT count(*) FROM pragma_table_info('conversations') WHERE name IN"
                       " ('state', 'state_version', 'phase', 'remind_at_ms')"),
             4);
@@ -143,6 +160,51 @@ TEST(SqliteMigrations, AVersion1DatabaseIsUpgradedWithItsData) {
   EXPECT_EQ(got.found->phase, "new");
   EXPECT_EQ(got.found->state_version, 0);
   EXPECT_EQ(got.found->remind_at_ms, 0);
+}
+
+// A handoff recorded before cases existed was waiting for a person: it becomes an open case.
+TEST(SqliteMigrations, AVersion3HandoffBecomesAnOpenCase) {
+  temp_dir dir;
+  {
+    raw_db db(dir.db());
+    ASSERT_TRUE(detail::migrate(db.get(), dir.db(), detail::schema_steps().first(3)).st.ok);
+    ASSERT_EQ(db.exec("INSERT INTO conversations(id, shop, buyer, created_at_ms)"
+                      " VALUES('old', 'shop-9', 'buyer-9', 1)"),
+              SQLITE_OK);
+    ASSERT_EQ(db.exec("INSERT INTO handoffs(conversation, at_ms, trigger, reason, snapshot)"
+                      " VALUES('old', 42, 'wants_human', 'damaged', '{\"missing\":[]}'),"
+                      " ('old', 43, 'escalation', 'counterfeit', '{}')"),
+              SQLITE_OK);
+  }
+  auto s = open_store(dir.db());
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(s->schema_version(), k_latest);
+
+  auto got = load_case(*s, "h1");
+  ASSERT_TRUE(got.st.ok) << got.st.error;
+  ASSERT_TRUE(got.value.has_value());
+  const case_record& c = *got.value;
+  EXPECT_EQ(c.conversation, "old");
+  EXPECT_EQ(c.shop, "shop-9");
+  EXPECT_EQ(c.buyer, "buyer-9");
+  EXPECT_EQ(c.reason, "damaged");
+  EXPECT_EQ(c.status, "open");
+  EXPECT_EQ(c.agent, "");
+  EXPECT_EQ(c.created_at_ms, 42);
+  EXPECT_EQ(c.updated_at_ms, 42);
+  EXPECT_EQ(c.due_at_ms, 0);
+  EXPECT_EQ(c.warn_at_ms, 0);
+  EXPECT_EQ(c.details, R"({"missing":[]})");
+  EXPECT_EQ(c.outcome, "");
+  EXPECT_EQ(c.version, 0);
+  ASSERT_TRUE(load_case(*s, "h2").value.has_value());
+  EXPECT_EQ(load_case(*s, "h2").value->reason, "counterfeit");
+  case_query open_cases;
+  open_cases.statuses = {"open"};
+  EXPECT_EQ(find_cases(*s, open_cases).size(), 2u);
+
+  raw_db db(dir.db());
+  EXPECT_EQ(db.scalar("SELECT count(*) FROM sqlite_schema WHERE name = 'handoffs'"), 0);
 }
 
 }  // namespace

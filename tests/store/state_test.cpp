@@ -1,4 +1,5 @@
-// Conversation state with optimistic versions, handoff records and the reminder schedule.
+// Conversation state with optimistic versions and the reminder schedule. (What a handoff opens is
+// in cases_test.cpp.)
 
 #include <gtest/gtest.h>
 
@@ -81,32 +82,11 @@ TEST(SqliteState, ABotTurnWithoutABuyerMessageIsStored) {
   EXPECT_EQ(got.history[0].dir, direction::outbound);
 }
 
-TEST(SqliteState, AHandoffIsRecordedWithItsTurn) {
-  temp_dir dir;
-  auto s = open_store(dir.db());
-  ASSERT_TRUE(create(*s, make_conversation("c1")).ok);
-  turn t = make_turn("c1", "m1");
-  t.state = update(0, "{}");
-  t.handoff = handoff_record{42, "wants_human", "damaged", R"({"missing":[]})"};
-  ASSERT_TRUE(append(*s, t).st.ok);
-  raw_db db(dir.db());
-  EXPECT_EQ(db.scalar("SELECT count(*) FROM handoffs WHERE conversation = 'c1' AND at_ms = 42"
-                      " AND trigger = 'wants_human' AND reason = 'damaged'"),
-            1);
-
-  // A refused turn leaves no handoff behind.
-  turn stale = make_turn("c1", "m2");
-  stale.state = update(0, "{}");
-  stale.handoff = handoff_record{43, "escalation", "damaged", "{}"};
-  EXPECT_TRUE(append(*s, stale).st.conflict);
-  EXPECT_EQ(db.scalar("SELECT count(*) FROM handoffs"), 1);
-}
-
 TEST(SqliteState, DueRemindersAreThoseAtOrBeforeNowEarliestFirst) {
   temp_dir dir;
   auto s = open_store(dir.db());
-  for (auto [id, remind] : {std::pair{"late", 300}, std::pair{"early", 100},
-                            std::pair{"never", 0}, std::pair{"future", 900}}) {
+  for (auto [id, remind] : {std::pair{"late", 300}, std::pair{"early", 100}, std::pair{"never", 0},
+                            std::pair{"future", 900}}) {
     ASSERT_TRUE(create(*s, make_conversation(id)).ok);
     turn t = make_turn(id, "m1");
     t.state = update(0, "{}", remind);

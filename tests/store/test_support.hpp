@@ -133,6 +133,108 @@ inline turn make_turn(const std::string& conversation_id, const std::string& cli
   return t;
 }
 
+// Blocking wrappers over the case, outbox and agent calls. Each hands back the status too, so a
+// test can check failures; `ok_*` variants expect success.
+template <typename T>
+struct result {
+  status st;
+  T value{};
+};
+
+template <typename T, typename Submit>
+result<T> wait_for(Submit submit) {
+  auto p = std::make_shared<std::promise<result<T>>>();
+  auto f = p->get_future();
+  submit([p](status st, T value) { p->set_value({std::move(st), std::move(value)}); });
+  return f.get();
+}
+
+inline result<std::optional<case_record>> load_case(store& s, std::string id) {
+  return wait_for<std::optional<case_record>>(
+      [&](auto done) { s.load_case(std::move(id), std::move(done)); });
+}
+
+inline std::vector<case_record> find_cases(store& s, case_query q) {
+  auto r = wait_for<std::vector<case_record>>(
+      [&](auto done) { s.find_cases(std::move(q), std::move(done)); });
+  EXPECT_TRUE(r.st.ok) << r.st.error;
+  return r.value;
+}
+
+inline std::vector<outbox_event> due_events(store& s, std::int64_t now_ms,
+                                            std::size_t limit = 100) {
+  auto r = wait_for<std::vector<outbox_event>>(
+      [&](auto done) { s.due_events(now_ms, limit, std::move(done)); });
+  EXPECT_TRUE(r.st.ok) << r.st.error;
+  return r.value;
+}
+
+inline status record_attempt(store& s, event_attempt a) {
+  auto p = std::make_shared<std::promise<status>>();
+  auto f = p->get_future();
+  s.record_attempt(std::move(a), [p](status st) { p->set_value(std::move(st)); });
+  return f.get();
+}
+
+inline status put_agent(store& s, agent_record a) {
+  auto p = std::make_shared<std::promise<status>>();
+  auto f = p->get_future();
+  s.put_agent(std::move(a), [p](status st) { p->set_value(std::move(st)); });
+  return f.get();
+}
+
+inline result<bool> revoke_agent(store& s, std::string name) {
+  return wait_for<bool>([&](auto done) { s.revoke_agent(std::move(name), std::move(done)); });
+}
+
+inline std::optional<agent_record> find_agent(store& s, std::string token_sha256) {
+  auto r = wait_for<std::optional<agent_record>>(
+      [&](auto done) { s.find_agent(std::move(token_sha256), std::move(done)); });
+  EXPECT_TRUE(r.st.ok) << r.st.error;
+  return r.value;
+}
+
+inline std::vector<agent_record> list_agents(store& s) {
+  auto r = wait_for<std::vector<agent_record>>([&](auto done) { s.list_agents(std::move(done)); });
+  EXPECT_TRUE(r.st.ok) << r.st.error;
+  return r.value;
+}
+
+// An open case of `conversation_id` as the bot builds it at handoff.
+inline case_record make_case(const std::string& id, const std::string& conversation_id,
+                             std::int64_t created_at_ms = 1'700'000'000'000) {
+  case_record c;
+  c.id = id;
+  c.conversation = conversation_id;
+  c.shop = "shop-1";
+  c.buyer = "buyer-1";
+  c.order = "order-" + id;
+  c.reason = "damaged";
+  c.created_at_ms = created_at_ms;
+  c.updated_at_ms = created_at_ms;
+  c.details = R"({"trigger":"wants_human"})";
+  return c;
+}
+
+// A turn that only carries a case change (as an agent's claim or resolution does).
+inline turn change_turn(const std::string& conversation_id, case_update u) {
+  turn t;
+  t.conversation = conversation_id;
+  t.case_change = std::move(u);
+  return t;
+}
+
+inline case_update claim(const std::string& case_id, std::int64_t expected_version,
+                         const std::string& agent) {
+  case_update u;
+  u.id = case_id;
+  u.expected_version = expected_version;
+  u.status = "claimed";
+  u.agent = agent;
+  u.updated_at_ms = 1'700'000'100'000;
+  return u;
+}
+
 // A second connection to the database file, to check what is really on disk and to interfere.
 class raw_db {
  public:

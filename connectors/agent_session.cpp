@@ -1,0 +1,136 @@
+#include "connectors/agent_session.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+
+#include "connectors/agent_protocol.hpp"
+
+namespace shouhou::connectors {
+
+namespace beast = boost::beast;
+namespace websocket = beast::websocket;
+namespace net = boost::asio;
+
+agent_session::agent_session(beast::tcp_stream&& stream,
+                             std::shared_ptr<detail::server_state> state, std::string agent)
+    : ws_frames("agent", state->config.write_queue_max_frames, state->config.write_queue_max_bytes),
+      ws_(std::move(stream)),
+      state_(std::move(state)),
+      agent_(std::move(agent)) {}
+
+agent_session::~agent_session() {
+  state_->leave_desk(this);
+  state_->remove(this);
+}
+
+void agent_session::run(beast::http::request<beast::http::string_body> req) {
+  if (!state_->add(shared_from_this())) return;
+  beast::get_lowest_layer(ws_).expires_never();
+  websocket::stream_base::timeout timeouts{};
+  timeouts.handshake_timeout = state_->config.handshake_timeout;
+  timeouts.idle_timeout = state_->config.idle_timeout;
+  timeouts.keep_alive_pings = true;
+  ws_.set_option(timeouts);
+  ws_.set_option(websocket::stream_base::decorator(
+      [](websocket::response_type& res) { res.set(beast::http::field::server, "shouhou"); }));
+  ws_.read_message_max(state_->config.max_frame_bytes);
+  ws_.text(true);
+  ws_.async_accept(req, beast::bind_front_handler(&agent_session::on_accept, shared_from_this()));
+}
+
+void agent_session::shutdown() {
+  net::post(ws_.get_executor(), [self = shared_from_this()] {
+    self->stopping_ = true;
+    if (!self->busy_) {
+      self->close_after_flush(websocket::close_code::going_away, "server shutting down", false);
+    }
+  });
+}
+
+void agent_session::deliver(std::shared_ptr<const std::string> frame) {
+  net::post(ws_.get_executor(),
+            [self = shared_from_this(), frame = std::move(frame)] { self->send(*frame); });
+}
+
+void agent_session::on_accept(beast::error_code ec) {
+  if (ec) {
+    spdlog::debug("agent: upgrade failed: {}", ec.message());
+    return;
+  }
+  if (stopping_) {
+    return close_after_flush(websocket::close_code::going_away, "server shutting down", false);
+  }
+  // Joined before the queue is read: an event between the two is sent after the snapshot, so
+  // nothing falls in between (at worst a case shows in both, which the version tells apart).
+  state_->join_desk(shared_from_this());
+  busy_ = true;
+  auto self = shared_from_this();
+  state_->desk.desk.queue({}, {}, [self](bot::desk_result r, nlohmann::json queue) {
+    net::post(self->ws_.get_executor(), [self, r = std::move(r), queue = std::move(queue)] {
+      if (r.what != bot::desk_result::outcome::ok) {
+        spdlog::error("agent: reading the queue failed: {}", r.error);
+        return self->close_after_flush(websocket::close_code::internal_error,
+                                       "the queue could not be read", false);
+      }
+      self->send(desk_hello_frame(self->agent_, queue));
+      self->next();
+    });
+  });
+}
+
+void agent_session::do_read() {
+  ws_.async_read(buffer_, beast::bind_front_handler(&agent_session::on_read, shared_from_this()));
+}
+
+void agent_session::on_read(beast::error_code ec, std::size_t) {
+  if (ec) {
+    if (ec != websocket::error::closed && ec != net::error::operation_aborted) {
+      spdlog::debug("agent: read ended: {}", ec.message());
+    }
+    return;
+  }
+  if (!ws_.got_text()) {
+    buffer_.consume(buffer_.size());
+    return close_after_flush(websocket::close_code::unknown_data,
+                             "binary frames are not accepted; send JSON text frames", true);
+  }
+  std::string text = beast::buffers_to_string(buffer_.data());
+  buffer_.consume(buffer_.size());
+  handle(text);
+}
+
+void agent_session::handle(std::string_view text) {
+  agent_parse parsed = parse_agent_frame(text, state_->limits);
+  if (auto* error = std::get_if<frame_error>(&parsed)) {
+    send(error_frame(*error));
+    return next();
+  }
+  auto& request = std::get<agent_request>(parsed);
+  busy_ = true;
+  auto self = shared_from_this();
+  std::string id = request.id;
+  perform(state_->desk.desk, std::move(request), agent_,
+          [self, id = std::move(id)](bot::desk_result r, nlohmann::json body) mutable {
+            net::post(self->ws_.get_executor(), [self, id = std::move(id), r = std::move(r),
+                                                 body = std::move(body)]() mutable {
+              if (body.is_null() && r.record) body = self->state_->summary(*r.record);
+              self->send(desk_result_frame(id, r, body));
+              // The answer first, then what everyone (this agent too) is told.
+              self->state_->announce(r);
+              self->next();
+            });
+          });
+}
+
+void agent_session::next() {
+  busy_ = false;
+  if (closing()) return;
+  if (stopping_) {
+    return close_after_flush(websocket::close_code::going_away, "server shutting down", false);
+  }
+  do_read();
+}
+
+}  // namespace shouhou::connectors
