@@ -27,17 +27,7 @@ agent_session::~agent_session() {
 
 void agent_session::run(beast::http::request<beast::http::string_body> req) {
   if (!state_->add(shared_from_this())) return;
-  beast::get_lowest_layer(ws_).expires_never();
-  websocket::stream_base::timeout timeouts{};
-  timeouts.handshake_timeout = state_->config.handshake_timeout;
-  timeouts.idle_timeout = state_->config.idle_timeout;
-  timeouts.keep_alive_pings = true;
-  ws_.set_option(timeouts);
-  ws_.set_option(websocket::stream_base::decorator(
-      [](websocket::response_type& res) { res.set(beast::http::field::server, "shouhou"); }));
-  ws_.read_message_max(state_->config.max_frame_bytes);
-  ws_.text(true);
-  ws_.async_accept(req, beast::bind_front_handler(&agent_session::on_accept, shared_from_this()));
+  accept(req, state_->config);
 }
 
 void agent_session::shutdown() {
@@ -80,27 +70,6 @@ void agent_session::on_accept(beast::error_code ec) {
   });
 }
 
-void agent_session::do_read() {
-  ws_.async_read(buffer_, beast::bind_front_handler(&agent_session::on_read, shared_from_this()));
-}
-
-void agent_session::on_read(beast::error_code ec, std::size_t) {
-  if (ec) {
-    if (ec != websocket::error::closed && ec != net::error::operation_aborted) {
-      spdlog::debug("agent: read ended: {}", ec.message());
-    }
-    return;
-  }
-  if (!ws_.got_text()) {
-    buffer_.consume(buffer_.size());
-    return close_after_flush(websocket::close_code::unknown_data,
-                             "binary frames are not accepted; send JSON text frames", true);
-  }
-  std::string text = beast::buffers_to_string(buffer_.data());
-  buffer_.consume(buffer_.size());
-  handle(text);
-}
-
 void agent_session::handle(std::string_view text) {
   agent_parse parsed = parse_agent_frame(text, state_->limits);
   if (auto* error = std::get_if<frame_error>(&parsed)) {
@@ -130,7 +99,7 @@ void agent_session::next() {
   if (stopping_) {
     return close_after_flush(websocket::close_code::going_away, "server shutting down", false);
   }
-  do_read();
+  read_next();
 }
 
 }  // namespace shouhou::connectors

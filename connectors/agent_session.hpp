@@ -34,13 +34,10 @@ class agent_session : public detail::connection,
   friend class ws_frames<agent_session>;
 
   void on_accept(boost::beast::error_code ec);
-  void do_read();
-  void on_read(boost::beast::error_code ec, std::size_t bytes);
   void handle(std::string_view text);
   void next();  // after a request is answered: read the next one, or close when stopping
 
   boost::beast::websocket::stream<boost::beast::tcp_stream> ws_;
-  boost::beast::flat_buffer buffer_;
   std::shared_ptr<detail::server_state> state_;
   const std::string agent_;
   bool busy_ = false;      // a request is being handled

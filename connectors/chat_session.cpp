@@ -23,19 +23,7 @@ chat_session::~chat_session() {
 
 void chat_session::run(beast::http::request<beast::http::string_body> req) {
   if (!state_->add(shared_from_this())) return;  // stopping: dropping the socket closes it
-  // The HTTP phase's deadline is replaced by the WebSocket's own handshake and idle timeouts,
-  // with pings so that a silent but live buyer is kept and a dead one is noticed.
-  beast::get_lowest_layer(ws_).expires_never();
-  websocket::stream_base::timeout timeouts{};
-  timeouts.handshake_timeout = state_->config.handshake_timeout;
-  timeouts.idle_timeout = state_->config.idle_timeout;
-  timeouts.keep_alive_pings = true;
-  ws_.set_option(timeouts);
-  ws_.set_option(websocket::stream_base::decorator(
-      [](websocket::response_type& res) { res.set(beast::http::field::server, "shouhou"); }));
-  ws_.read_message_max(state_->config.max_frame_bytes);
-  ws_.text(true);
-  ws_.async_accept(req, beast::bind_front_handler(&chat_session::on_accept, shared_from_this()));
+  accept(req, state_->config);
 }
 
 void chat_session::shutdown() {
@@ -68,30 +56,7 @@ void chat_session::on_accept(beast::error_code ec) {
   }
   if (stopping_)
     return close_after_flush(websocket::close_code::going_away, "server shutting down", false);
-  do_read();
-}
-
-void chat_session::do_read() {
-  ws_.async_read(buffer_, beast::bind_front_handler(&chat_session::on_read, shared_from_this()));
-}
-
-void chat_session::on_read(beast::error_code ec, std::size_t) {
-  if (ec) {
-    // Beast has already answered protocol violations with their close codes: 1009 for frames
-    // over read_message_max, 1007 for text that is not UTF-8. Nothing more to do here.
-    if (ec != websocket::error::closed && ec != net::error::operation_aborted) {
-      spdlog::debug("chat: read ended: {}", ec.message());
-    }
-    return;
-  }
-  if (!ws_.got_text()) {
-    buffer_.consume(buffer_.size());
-    return close_after_flush(websocket::close_code::unknown_data,
-                             "binary frames are not accepted; send JSON text frames", true);
-  }
-  std::string text = beast::buffers_to_string(buffer_.data());
-  buffer_.consume(buffer_.size());
-  handle(text);
+  read_next();
 }
 
 void chat_session::handle(std::string_view text) {
@@ -263,7 +228,7 @@ void chat_session::next() {
   if (stopping_) {
     return close_after_flush(websocket::close_code::going_away, "server shutting down", false);
   }
-  do_read();
+  read_next();
 }
 
 }  // namespace shouhou::connectors

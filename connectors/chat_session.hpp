@@ -35,8 +35,6 @@ class chat_session : public detail::connection,
 
  private:
   void on_accept(boost::beast::error_code ec);
-  void do_read();
-  void on_read(boost::beast::error_code ec, std::size_t bytes);
   void handle(std::string_view text);
   void on_opened(bot::open_result opened);
   void on_turn(std::string id, std::string said, bot::turn_result turn);
@@ -48,7 +46,6 @@ class chat_session : public detail::connection,
 
   friend class ws_frames<chat_session>;
   boost::beast::websocket::stream<boost::beast::tcp_stream> ws_;
-  boost::beast::flat_buffer buffer_;
   std::shared_ptr<detail::server_state> state_;
   std::optional<store::conversation> conversation_;
   bool busy_ = false;      // a frame is being handled (waiting for the engine)

@@ -20,10 +20,12 @@
 //   between the answer and the record, sees the event again. Receivers de-duplicate on
 //   X-Shouhou-Delivery, which never changes for an event.
 // - In order per case: an event of a case is sent only once every earlier event of that case is
-//   delivered or given up (the store returns only the head of each case, and the dispatcher
-//   records each attempt before it sends anything else). Events of different cases are not
-//   ordered with respect to each other.
+//   recorded as delivered or given up (the store returns only the head of each case, and the
+//   dispatcher waits for the records of one batch before it asks for the next). Events of
+//   different cases are not ordered with respect to each other.
 // - Signed: verify X-Shouhou-Signature over the raw body before parsing it (verify_signature()).
+// - Timing: events go out within a moment of notify() (or within poll_interval without it), one
+//   request at a time over a kept-alive connection.
 // - Retries: a failed event is tried again after min(retry_max, retry_min * 2^n), n being its
 //   failed attempts so far, shortened by a random 0-10% so that many events failing together do
 //   not retry in lockstep. An event still failing give_up_after after it was queued is given up:
@@ -31,11 +33,14 @@
 //   event goes on.
 //
 // Threading: the dispatcher runs one thread of its own (start()); cpp-httplib's client blocks,
-// so delivery never runs on the server's Asio threads. It sends one request at a time. notify(),
-// stop() and the destructor may be called from any thread; start() once.
+// so delivery never runs on the server's Asio threads. notify(), stop() and the destructor may be
+// called from any thread; start() once.
 //
 // Lifetime: `store` and `clock` must outlive the dispatcher; stop it (or destroy it) before
 // closing the store.
+//
+// Writers of events: set outbox_event::created_at_ms (the clock's time of the change); the
+// give-up time counts from it, so an event queued with 0 is given up at its first failure.
 //
 // The secret is never logged; neither is the URL's path or query (it may carry a token).
 
