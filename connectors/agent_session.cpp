@@ -30,14 +30,7 @@ void agent_session::run(beast::http::request<beast::http::string_body> req) {
   accept(req, state_->config);
 }
 
-void agent_session::shutdown() {
-  net::post(ws_.get_executor(), [self = shared_from_this()] {
-    self->stopping_ = true;
-    if (!self->busy_) {
-      self->close_after_flush(websocket::close_code::going_away, "server shutting down", false);
-    }
-  });
-}
+void agent_session::shutdown() { stop_soon(); }
 
 void agent_session::deliver(std::shared_ptr<const std::string> frame) {
   net::post(ws_.get_executor(),
@@ -49,9 +42,7 @@ void agent_session::on_accept(beast::error_code ec) {
     spdlog::debug("agent: upgrade failed: {}", ec.message());
     return;
   }
-  if (stopping_) {
-    return close_after_flush(websocket::close_code::going_away, "server shutting down", false);
-  }
+  if (stopping_) return close_going_away();
   // Joined before the queue is read: an event between the two is sent after the snapshot, so
   // nothing falls in between (at worst a case shows in both, which the version tells apart).
   state_->join_desk(shared_from_this());
@@ -91,15 +82,6 @@ void agent_session::handle(std::string_view text) {
               self->next();
             });
           });
-}
-
-void agent_session::next() {
-  busy_ = false;
-  if (closing()) return;
-  if (stopping_) {
-    return close_after_flush(websocket::close_code::going_away, "server shutting down", false);
-  }
-  read_next();
 }
 
 }  // namespace shouhou::connectors

@@ -35,13 +35,10 @@ class agent_session : public detail::connection,
 
   void on_accept(boost::beast::error_code ec);
   void handle(std::string_view text);
-  void next();  // after a request is answered: read the next one, or close when stopping
 
   boost::beast::websocket::stream<boost::beast::tcp_stream> ws_;
   std::shared_ptr<detail::server_state> state_;
   const std::string agent_;
-  bool busy_ = false;      // a request is being handled
-  bool stopping_ = false;  // the server asked us to close
 };
 
 }  // namespace shouhou::connectors

@@ -26,14 +26,7 @@ void chat_session::run(beast::http::request<beast::http::string_body> req) {
   accept(req, state_->config);
 }
 
-void chat_session::shutdown() {
-  net::post(ws_.get_executor(), [self = shared_from_this()] {
-    self->stopping_ = true;
-    // A frame in the middle of being handled finishes first; next() closes after it.
-    if (!self->busy_)
-      self->close_after_flush(websocket::close_code::going_away, "server shutting down", false);
-  });
-}
+void chat_session::shutdown() { stop_soon(); }
 
 void chat_session::deliver(std::shared_ptr<const bot::unprompted> sent) {
   net::post(ws_.get_executor(), [self = shared_from_this(), sent = std::move(sent)] {
@@ -54,8 +47,7 @@ void chat_session::on_accept(beast::error_code ec) {
     spdlog::debug("chat: upgrade failed: {}", ec.message());
     return;
   }
-  if (stopping_)
-    return close_after_flush(websocket::close_code::going_away, "server shutting down", false);
+  if (stopping_) return close_going_away();
   read_next();
 }
 
@@ -220,15 +212,6 @@ void chat_session::on_evidence(std::string id, bot::evidence_result r) {
       break;
   }
   next();
-}
-
-void chat_session::next() {
-  busy_ = false;
-  if (closing()) return;
-  if (stopping_) {
-    return close_after_flush(websocket::close_code::going_away, "server shutting down", false);
-  }
-  read_next();
 }
 
 }  // namespace shouhou::connectors

@@ -39,7 +39,6 @@ class chat_session : public detail::connection,
   void on_opened(bot::open_result opened);
   void on_turn(std::string id, std::string said, bot::turn_result turn);
   void on_evidence(std::string id, bot::evidence_result result);
-  void next();  // after a frame is answered: read the next one, or close when stopping
 
   // Tells a buyer who comes back to a conversation people have that a person has it.
   void tell_who_has_it();
@@ -48,8 +47,6 @@ class chat_session : public detail::connection,
   boost::beast::websocket::stream<boost::beast::tcp_stream> ws_;
   std::shared_ptr<detail::server_state> state_;
   std::optional<store::conversation> conversation_;
-  bool busy_ = false;      // a frame is being handled (waiting for the engine)
-  bool stopping_ = false;  // the server asked us to close
 };
 
 }  // namespace shouhou::connectors

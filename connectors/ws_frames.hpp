@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/buffer.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/websocket.hpp>
 #include <optional>
@@ -78,6 +79,32 @@ class ws_frames {
   }
 
   bool closing() const { return closing_.has_value(); }
+
+  // The server is stopping: close once the frame being handled (if any) is answered. Any thread.
+  void stop_soon() {
+    boost::asio::post(self().ws_.get_executor(), [s = self().shared_from_this()] {
+      auto& base = static_cast<ws_frames&>(*s);
+      base.stopping_ = true;
+      if (!base.busy_) base.close_going_away();
+    });
+  }
+
+  // A frame is answered: read the next one, or close when the server is stopping.
+  void next() {
+    busy_ = false;
+    if (closing()) return;
+    if (stopping_) return close_going_away();
+    read_next();
+  }
+
+  // Frames are handled one at a time: set while one waits for the engine or the desk.
+  bool busy_ = false;
+  bool stopping_ = false;  // the server asked us to close
+
+  void close_going_away() {
+    close_after_flush(boost::beast::websocket::close_code::going_away, "server shutting down",
+                      false);
+  }
 
  private:
   Session& self() { return static_cast<Session&>(*this); }

@@ -22,7 +22,7 @@ inline constexpr std::string_view k_signature_header = "X-Shouhou-Signature";
 inline constexpr std::string_view k_signature_prefix = "sha256=";
 
 // "sha256=" followed by the 64 lowercase hex digits of HMAC-SHA256(secret, body). Returns an
-// empty string when `secret` is empty (an empty key would sign nothing anyone cannot forge) or
+// empty string when `secret` is empty (anyone could forge a signature made with no key) or
 // when OpenSSL fails.
 std::string sign_body(std::string_view secret, std::string_view body);
 
