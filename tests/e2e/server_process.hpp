@@ -54,35 +54,43 @@ class temp_dir {
   std::filesystem::path path_;
 };
 
+// Starts the shouhou binary with `args`, its standard output into a pipe whose read end is
+// returned in `out_fd`. `max_file_bytes` > 0: it runs with RLIMIT_FSIZE at that size and SIGXFSZ
+// ignored, so a write past it fails with EFBIG, as on a full disk.
+inline pid_t spawn_shouhou(std::vector<std::string> args, int& out_fd, long max_file_bytes = 0) {
+  args.insert(args.begin(), SHOUHOU_BINARY);
+  int out[2];
+  if (::pipe(out) != 0) throw std::runtime_error("pipe failed");
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    if (max_file_bytes > 0) {
+      const rlimit limit{static_cast<rlim_t>(max_file_bytes), static_cast<rlim_t>(max_file_bytes)};
+      ::setrlimit(RLIMIT_FSIZE, &limit);
+      ::signal(SIGXFSZ, SIG_IGN);  // ignored dispositions survive exec
+    }
+    ::dup2(out[1], STDOUT_FILENO);
+    ::close(out[0]);
+    ::close(out[1]);
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  ::close(out[1]);
+  out_fd = out[0];
+  return pid;
+}
+
 class server_process {
  public:
-  // `max_file_bytes` > 0: the server runs with RLIMIT_FSIZE at that size and SIGXFSZ ignored, so
-  // a write past it fails with EFBIG, as on a full disk.
+  // `max_file_bytes`: as for spawn_shouhou.
   explicit server_process(const std::filesystem::path& data, std::vector<std::string> extra = {},
                           long max_file_bytes = 0) {
-    std::vector<std::string> args = {SHOUHOU_BINARY, "serve", "--listen", "127.0.0.1:0",
-                                     "--data", data.string(), "--log-level", "warn"};
+    std::vector<std::string> args = {"serve", "--listen", "127.0.0.1:0", "--data",
+                                     data.string(), "--log-level", "warn"};
     args.insert(args.end(), extra.begin(), extra.end());
-    int out[2];
-    if (::pipe(out) != 0) throw std::runtime_error("pipe failed");
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      if (max_file_bytes > 0) {
-        const rlimit limit{static_cast<rlim_t>(max_file_bytes), static_cast<rlim_t>(max_file_bytes)};
-        ::setrlimit(RLIMIT_FSIZE, &limit);
-        ::signal(SIGXFSZ, SIG_IGN);  // ignored dispositions survive exec
-      }
-      ::dup2(out[1], STDOUT_FILENO);
-      ::close(out[0]);
-      ::close(out[1]);
-      std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      ::execv(argv[0], argv.data());
-      ::_exit(127);
-    }
-    ::close(out[1]);
-    stdout_ = out[0];
+    pid_ = spawn_shouhou(std::move(args), stdout_, max_file_bytes);
     std::string line = read_line(std::chrono::seconds(30));
     const std::string prefix = "listening on ws://127.0.0.1:";
     if (line.rfind(prefix, 0) != 0) {
@@ -293,25 +301,12 @@ struct run_result {
 
 // Runs the shouhou binary with `args` to completion.
 inline run_result run_shouhou(std::vector<std::string> args) {
-  args.insert(args.begin(), SHOUHOU_BINARY);
-  int out[2];
-  if (::pipe(out) != 0) throw std::runtime_error("pipe failed");
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    ::dup2(out[1], STDOUT_FILENO);
-    ::close(out[0]);
-    ::close(out[1]);
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    ::execv(argv[0], argv.data());
-    ::_exit(127);
-  }
-  ::close(out[1]);
+  int out = -1;
+  const pid_t pid = spawn_shouhou(std::move(args), out);
   run_result r;
   char buf[512];
-  for (ssize_t n; (n = ::read(out[0], buf, sizeof buf)) > 0;) r.out.append(buf, n);
-  ::close(out[0]);
+  for (ssize_t n; (n = ::read(out, buf, sizeof buf)) > 0;) r.out.append(buf, n);
+  ::close(out);
   int st = 0;
   ::waitpid(pid, &st, 0);
   r.exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
