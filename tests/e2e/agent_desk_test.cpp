@@ -99,7 +99,8 @@ TEST_F(AgentDesk, AnAgentGetsTheWholeCaseClaimsItTalksToTheBuyerAndResolvesIt) {
   EXPECT_FALSE(view["missing"].empty());
   ASSERT_FALSE(view["deadlines"].empty());
   EXPECT_EQ(view["deadlines"][0]["id"], "merchant_response");
-  EXPECT_GT(view["deadlines"][0]["due_at_ms"].get<std::int64_t>(), view["created_at_ms"].get<std::int64_t>());
+  EXPECT_GT(view["deadlines"][0]["due_at_ms"].get<std::int64_t>(),
+            view["created_at_ms"].get<std::int64_t>());
   EXPECT_FALSE(view["deadlines"][0]["due_at"].get<std::string>().empty());
   EXPECT_FALSE(view["resolutions"].empty());
   EXPECT_TRUE(view.contains("priority"));
@@ -119,7 +120,10 @@ TEST_F(AgentDesk, AnAgentGetsTheWholeCaseClaimsItTalksToTheBuyerAndResolvesIt) {
   json said = event_of(alice, "case.message", id);
   EXPECT_EQ(said["data"]["message"]["text"], "请问什么时候能处理");
 
-  json sent = ask(alice, {{"type", "message"}, {"id", "a1"}, {"case", id}, {"text", "您好，我是客服小李，马上为您处理"}});
+  json sent = ask(alice, {{"type", "message"},
+                          {"id", "a1"},
+                          {"case", id},
+                          {"text", "您好，我是客服小李，马上为您处理"}});
   EXPECT_EQ(sent["type"], "result") << sent.dump();
   json to_buyer = b.chat->read();
   EXPECT_EQ(to_buyer["type"], "reply");
@@ -127,7 +131,10 @@ TEST_F(AgentDesk, AnAgentGetsTheWholeCaseClaimsItTalksToTheBuyerAndResolvesIt) {
   EXPECT_EQ(to_buyer["from"], "agent");
   EXPECT_EQ(to_buyer["text"], "您好，我是客服小李，马上为您处理");
   // A resend of the same message id is not sent twice.
-  EXPECT_TRUE(ask(alice, {{"type", "message"}, {"id", "a1"}, {"case", id}, {"text", "您好，我是客服小李，马上为您处理"}})["duplicate"]);
+  EXPECT_TRUE(ask(alice, {{"type", "message"},
+                          {"id", "a1"},
+                          {"case", id},
+                          {"text", "您好，我是客服小李，马上为您处理"}})["duplicate"]);
 
   // A buyer who comes back is told a person has it, and sees the agent's message.
   b.chat->close();
@@ -141,10 +148,15 @@ TEST_F(AgentDesk, AnAgentGetsTheWholeCaseClaimsItTalksToTheBuyerAndResolvesIt) {
   EXPECT_EQ(notice["kind"], "notice");
   EXPECT_FALSE(notice["text"].get<std::string>().empty());
 
-  json bad = ask(alice, {{"type", "resolve"}, {"id", "r0"}, {"case", id}, {"outcome", "partial_refund"}});
+  json bad =
+      ask(alice, {{"type", "resolve"}, {"id", "r0"}, {"case", id}, {"outcome", "partial_refund"}});
   EXPECT_EQ(bad["code"], "invalid_request");
-  json resolved = ask(alice, {{"type", "resolve"}, {"id", "r1"}, {"case", id}, {"outcome", "partial_refund"},
-                              {"amount", "12.50"}, {"note", "杯子破损，部分退款"}});
+  json resolved = ask(alice, {{"type", "resolve"},
+                              {"id", "r1"},
+                              {"case", id},
+                              {"outcome", "partial_refund"},
+                              {"amount", "12.50"},
+                              {"note", "杯子破损，部分退款"}});
   ASSERT_EQ(resolved["type"], "result") << resolved.dump();
   EXPECT_EQ(resolved["case"]["status"], "resolved");
   event_of(alice, "case.resolved", id);
@@ -180,7 +192,8 @@ TEST_F(AgentDesk, TwoAgentsClaimAtOnceAndExactlyOneWins) {
   const std::string id2 = event_of(alice, "case.created")["case"]["id"];
   auto claim = [&](const std::string& token) {
     return std::async(std::launch::async, [&, token] {
-      return http_call(server_.port(), http::verb::post, "/v1/cases/" + id2 + "/claim", token).status;
+      return http_call(server_.port(), http::verb::post, "/v1/cases/" + id2 + "/claim", token)
+          .status;
     });
   };
   auto s1 = claim(alice_);
@@ -209,7 +222,8 @@ TEST_F(AgentDesk, RequestsWithoutAValidTokenAreRefused) {
   EXPECT_EQ(http_call(server_.port(), http::verb::get, "/v1/cases", bob_).status, 200);
 
   // A revoked token stops working at once, while the server runs.
-  auto revoked = run_shouhou({"token", "agent", "--revoke", "bob", "--data", data_.path().string()});
+  auto revoked =
+      run_shouhou({"token", "agent", "--revoke", "bob", "--data", data_.path().string()});
   EXPECT_EQ(revoked.exit_code, 0) << revoked.out;
   EXPECT_EQ(http_call(server_.port(), http::verb::get, "/v1/cases", bob_).status, 401);
   EXPECT_EQ(upgrade_status(server_.port(), "/v1/agent", bob_), 401);
@@ -223,32 +237,59 @@ TEST_F(AgentDesk, TheHttpApiListsClaimsWritesReleasesAndResolves) {
   json summary = listed.parsed()["queue"][0];
   const std::string id = summary["id"];
   const std::string level = summary["priority"];
-  EXPECT_EQ(http_call(server_.port(), http::verb::get, "/v1/cases?status=claimed", alice_).parsed()["queue"].size(), 0u);
-  EXPECT_EQ(http_call(server_.port(), http::verb::get, "/v1/cases?priority=" + level, alice_).parsed()["queue"].size(), 1u);
-  EXPECT_EQ(http_call(server_.port(), http::verb::get, "/v1/cases?status=lost", alice_).status, 400);
+  EXPECT_EQ(http_call(server_.port(), http::verb::get, "/v1/cases?status=claimed", alice_)
+                .parsed()["queue"]
+                .size(),
+            0u);
+  EXPECT_EQ(http_call(server_.port(), http::verb::get, "/v1/cases?priority=" + level, alice_)
+                .parsed()["queue"]
+                .size(),
+            1u);
+  EXPECT_EQ(http_call(server_.port(), http::verb::get, "/v1/cases?status=lost", alice_).status,
+            400);
   EXPECT_EQ(http_call(server_.port(), http::verb::get, "/v1/cases/nope", alice_).status, 404);
 
   const std::string base = "/v1/cases/" + id;
-  EXPECT_EQ(http_call(server_.port(), http::verb::post, base + "/messages", alice_, R"({"id":"h1","text":"先认领"})").status, 409);
+  EXPECT_EQ(http_call(server_.port(), http::verb::post, base + "/messages", alice_,
+                      R"({"id":"h1","text":"先认领"})")
+                .status,
+            409);
   EXPECT_EQ(http_call(server_.port(), http::verb::post, base + "/claim", alice_).status, 200);
   EXPECT_EQ(http_call(server_.port(), http::verb::post, base + "/claim", bob_).status, 409);
-  EXPECT_EQ(http_call(server_.port(), http::verb::post, base + "/messages", bob_, R"({"id":"h1","text":"我来"})").status, 409);
-  auto sent = http_call(server_.port(), http::verb::post, base + "/messages", alice_, R"({"id":"h1","text":"请补充外包装照片"})");
+  EXPECT_EQ(http_call(server_.port(), http::verb::post, base + "/messages", bob_,
+                      R"({"id":"h1","text":"我来"})")
+                .status,
+            409);
+  auto sent = http_call(server_.port(), http::verb::post, base + "/messages", alice_,
+                        R"({"id":"h1","text":"请补充外包装照片"})");
   EXPECT_EQ(sent.status, 200) << sent.body;
   json to_buyer = b.chat->read();
   EXPECT_EQ(to_buyer["kind"], "agent");
   EXPECT_EQ(to_buyer["text"], "请补充外包装照片");
-  EXPECT_EQ(http_call(server_.port(), http::verb::post, base + "/messages", alice_, R"({"text":"no id"})").status, 400);
-  EXPECT_EQ(http_call(server_.port(), http::verb::post, base + "/messages", alice_, "{not json").status, 400);
+  EXPECT_EQ(
+      http_call(server_.port(), http::verb::post, base + "/messages", alice_, R"({"text":"no id"})")
+          .status,
+      400);
+  EXPECT_EQ(
+      http_call(server_.port(), http::verb::post, base + "/messages", alice_, "{not json").status,
+      400);
 
   EXPECT_EQ(http_call(server_.port(), http::verb::post, base + "/release", alice_).status, 200);
-  EXPECT_EQ(http_call(server_.port(), http::verb::get, base, bob_).parsed()["case"]["status"], "open");
-  EXPECT_EQ(http_call(server_.port(), http::verb::post, base + "/resolve", bob_, R"({"outcome":"rejected"})").status, 400);
-  auto done = http_call(server_.port(), http::verb::post, base + "/resolve", bob_, R"({"outcome":"rejected","reason":"人为损坏","note":"照片显示使用痕迹"})");
+  EXPECT_EQ(http_call(server_.port(), http::verb::get, base, bob_).parsed()["case"]["status"],
+            "open");
+  EXPECT_EQ(http_call(server_.port(), http::verb::post, base + "/resolve", bob_,
+                      R"({"outcome":"rejected"})")
+                .status,
+            400);
+  auto done = http_call(server_.port(), http::verb::post, base + "/resolve", bob_,
+                        R"({"outcome":"rejected","reason":"人为损坏","note":"照片显示使用痕迹"})");
   ASSERT_EQ(done.status, 200) << done.body;
   EXPECT_EQ(done.parsed()["case"]["status"], "resolved");
   EXPECT_EQ(http_call(server_.port(), http::verb::post, base + "/claim", alice_).status, 409);
-  EXPECT_EQ(http_call(server_.port(), http::verb::get, "/v1/cases?status=resolved", alice_).parsed()["queue"].size(), 1u);
+  EXPECT_EQ(http_call(server_.port(), http::verb::get, "/v1/cases?status=resolved", alice_)
+                .parsed()["queue"]
+                .size(),
+            1u);
 }
 
 TEST_F(AgentDesk, AnAgentCanAskTheBotForMoreEvidence) {
@@ -257,7 +298,9 @@ TEST_F(AgentDesk, AnAgentCanAskTheBotForMoreEvidence) {
   buyer b = hand_off("buyer-5");
   const std::string id = event_of(alice, "case.created")["case"]["id"];
   ASSERT_EQ(ask(alice, {{"type", "claim"}, {"id", "c"}, {"case", id}})["type"], "result");
-  json asked = ask(alice, {{"type", "request_evidence"}, {"id", "e"}, {"case", id},
+  json asked = ask(alice, {{"type", "request_evidence"},
+                           {"id", "e"},
+                           {"case", id},
                            {"items", {{{"type", "photo"}, {"label", "商品底部的生产批号照片"}}}}});
   ASSERT_EQ(asked["type"], "result") << asked.dump();
   json request = b.chat->read();
@@ -269,6 +312,48 @@ TEST_F(AgentDesk, AnAgentCanAskTheBotForMoreEvidence) {
   bool listed = false;
   for (const auto& m : view["missing"]) listed |= m["label"] == "商品底部的生产批号照片";
   EXPECT_TRUE(listed) << view["missing"].dump();
+}
+
+TEST(AgentDeskDeadlines, AgentsAreWarnedOnceBeforeADeadlineAndCanHandACaseOn) {
+  temp_dir data;
+  const std::string alice = agent_token(data.path(), "alice");
+  const std::string bob = agent_token(data.path(), "bob");
+  // A lead longer than the merchant's 48 hours: the warning is due as soon as the case opens.
+  server_process server{data.path(), {"--deadline-warning-lead", std::to_string(50 * 3600)}};
+  ws_client a(server.port(), "/v1/agent", alice);
+  a.read();
+  ws_client buyer(server.port());
+  buyer.hello("shop-1", "buyer-late");
+  buyer.say("m1", "快递一直没到，物流也不更新");
+  buyer.say("m2", "我要转人工");
+  const std::string id = event_of(a, "case.created")["case"]["id"];
+  json warned = event_of(a, "case.deadline", id);
+  ASSERT_FALSE(warned["data"]["deadlines"].empty());
+  EXPECT_EQ(warned["data"]["deadlines"][0]["id"], "merchant_response");
+  EXPECT_EQ(warned["case"]["priority"], "urgent");
+
+  ASSERT_EQ(ask(a, {{"type", "claim"}, {"id", "c"}, {"case", id}})["type"], "result");
+  json moved = ask(a, {{"type", "transfer"}, {"id", "t"}, {"case", id}, {"to", "bob"}});
+  ASSERT_EQ(moved["type"], "result") << moved.dump();
+  EXPECT_EQ(moved["case"]["agent"], "bob");
+  EXPECT_EQ(event_of(a, "case.transferred", id)["data"]["to"], "bob");
+  EXPECT_EQ(ask(a, {{"type", "transfer"}, {"id", "t2"}, {"case", id}, {"to", "nobody"}})["code"],
+            "invalid_request");
+  // Bob's now: alice cannot act on it.
+  EXPECT_EQ(ask(a, {{"type", "release"}, {"id", "r"}, {"case", id}})["code"], "case_taken");
+  auto by_bob = http_call(server.port(), http::verb::post, "/v1/cases/" + id + "/messages", bob,
+                          R"({"id":"b1","text":"我是小王，接手您的问题"})");
+  EXPECT_EQ(by_bob.status, 200) << by_bob.body;
+  // Warned once: the next scans (one a second) do not warn again.
+  a.send(json{{"type", "queue"}, {"id", "q"}});
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+  a.send(json{{"type", "queue"}, {"id", "q2"}});
+  int warnings = 0;
+  for (json f = a.read();; f = a.read()) {
+    warnings += f["type"] == "event" && f["event"] == "case.deadline";
+    if (f.value("id", "") == "q2") break;
+  }
+  EXPECT_EQ(warnings, 0);
 }
 
 }  // namespace

@@ -37,8 +37,8 @@ class helpdesk {
                       req.get_header_value("X-Shouhou-Signature"), req.body});
       res.status = 200;
     });
-    port_ = port == 0 ? server_.bind_to_any_port("127.0.0.1") :
-                        (server_.bind_to_port("127.0.0.1", port) ? port : -1);
+    port_ = port == 0 ? server_.bind_to_any_port("127.0.0.1")
+                      : (server_.bind_to_port("127.0.0.1", port) ? port : -1);
     thread_ = std::thread([this] { server_.listen_after_bind(); });
     // stop() before the loop runs would be lost, and the destructor's join would wait forever.
     for (int i = 0; i < 500 && !server_.is_running(); ++i) {
