@@ -131,9 +131,32 @@ step on_buyer_message(const conversation_state& state, const knowledge& know, co
   for (const auto& e : c.entities) s.entities[e.kind] = e.value;
   if (!order.empty()) s.entities["order_no"] = std::string(order);
 
-  // 1. A person has it: record, stay silent.
+  // 1. A person has it: record, stay silent. Only this message answers what is still asked for
+  // (an agent may have asked again for a number the buyer typed before and was wrong).
   if (s.phase == phase::handed_off || s.phase == phase::with_agent) {
-    fill_from_entities(s);
+    bool answered = false;
+    for (auto& item : s.checklist) {
+      if (item.done) continue;
+      for (const auto& e : c.entities) {
+        if (e.kind == item.type) {
+          item.done = answered = true;
+          item.value = e.value;
+        }
+      }
+      if (!order.empty() && item.type == "order_no" && !item.done) {
+        item.done = answered = true;
+        item.value = std::string(order);
+      }
+    }
+    if (!answered && c.entities.empty()) {
+      for (auto& item : s.checklist) {
+        if (!item.done && item.type == "text") {
+          item.done = true;
+          item.value = trim(text);
+          break;
+        }
+      }
+    }
     return out;
   }
   if (s.phase == phase::resolved) {

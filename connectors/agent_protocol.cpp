@@ -100,7 +100,12 @@ std::optional<frame_error> read_body(simdjson::dom::object& obj, agent_request& 
   }
   if (r.type == "queue") {
     if (auto e = read_statuses(obj, r.statuses)) return e;
-    return read_string(obj, "priority", false, 16, r.priority);
+    if (auto e = read_string(obj, "priority", false, 16, r.priority)) return e;
+    if (!r.priority.empty() && r.priority != "urgent" && r.priority != "high" &&
+        r.priority != "normal") {
+      return wrong("priority", "must be \"urgent\", \"high\" or \"normal\"");
+    }
+    return std::nullopt;
   }
   if (r.type == "transfer") return read_string(obj, "to", true, limits.max_id_bytes, r.to);
   if (r.type == "message") {

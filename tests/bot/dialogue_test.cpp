@@ -300,5 +300,23 @@ TEST(ConversationState, RoundTripsThroughJson) {
   EXPECT_FALSE(state_from_json("not json"));
 }
 
+TEST_F(Dialogue, WhileAPersonHasItOnlyTheMessageItselfAnswersWhatIsAsked) {
+  buyer(said("not_received", 0.9, {}, {{"waybill_no", "SF1234567890123"}}), "…", "2023112200001");
+  buyer(said("other", 0.9, {"wants_human"}));
+  ASSERT_EQ(state_.phase, phase::handed_off);
+  // An agent asks for a new waybill number and a description: the number typed before does not
+  // answer them, the buyer's next words do.
+  for (auto& item : state_.checklist) item.done = true;
+  state_.checklist.push_back({"extra_w", "waybill_no", "新的快递单号", "", false, ""});
+  state_.checklist.push_back({"extra_t", "text", "描述一下外包装", "", false, ""});
+  auto s = buyer(said("other"), "外箱压扁了一个角");
+  EXPECT_TRUE(s.messages.empty());
+  EXPECT_FALSE(state_.checklist[state_.checklist.size() - 2].done);
+  EXPECT_TRUE(state_.checklist.back().done);
+  EXPECT_EQ(state_.checklist.back().value, "外箱压扁了一个角");
+  buyer(said("other", 0.9, {}, {{"waybill_no", "YT9876543210987"}}), "YT9876543210987");
+  EXPECT_EQ(state_.checklist[state_.checklist.size() - 2].value, "YT9876543210987");
+}
+
 }  // namespace
 }  // namespace shouhou::bot
