@@ -1,6 +1,7 @@
 #include "bot/case_desk.hpp"
 
 #include <algorithm>
+#include <limits>
 
 namespace shouhou::bot {
 namespace {
@@ -322,25 +323,28 @@ void case_desk::resolve(std::string case_id, std::string agent, case_outcome o,
   run(std::move(a), k_attempts, std::move(done));
 }
 
-void case_desk::queue(std::vector<std::string> statuses, std::string priority,
+void case_desk::queue(std::vector<std::string> statuses, std::string priority, std::size_t limit,
                       std::function<void(desk_result, json)> done) {
   store::case_query q;
   q.statuses = statuses.empty() ? std::vector<std::string>{"open", "claimed"} : std::move(statuses);
+  // Every match: the most urgent may be the newest.
+  q.limit = std::numeric_limits<std::size_t>::max();
   store_.find_cases(std::move(q),
-                    [this, priority = std::move(priority), done = std::move(done)](
+                    [this, priority = std::move(priority), limit, done = std::move(done)](
                         store::status s, std::vector<store::case_record> cases) mutable {
                       if (!s.ok) return done(refused(outcome::failed, s.error), json::array());
                       const std::int64_t now = clock_.now_ms();
                       auto know = knowledge_.current();
                       sort_queue(cases, now, settings_);
-                      json out = json::array();
-                      for (const auto& c : cases) {
-                        json summary = case_summary(c, *know, now, settings_);
-                        if (priority.empty() || summary["priority"] == priority)
-                          out.push_back(std::move(summary));
-                      }
                       desk_result ok;
                       ok.what = outcome::ok;
+                      json out = json::array();
+                      for (const auto& c : cases) {
+                        if (!priority.empty() && priority_of(c, now, settings_).level != priority)
+                          continue;
+                        if (++ok.total <= limit)
+                          out.push_back(case_summary(c, *know, now, settings_));
+                      }
                       done(std::move(ok), std::move(out));
                     });
 }

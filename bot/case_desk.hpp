@@ -33,6 +33,10 @@ struct desk_event {
   nlohmann::json data = nlohmann::json::object();  // what the type adds (docs/protocol.md)
 };
 
+// Cases a queue answer holds by default, and at most.
+inline constexpr std::size_t k_queue_page = 200;
+inline constexpr std::size_t k_queue_page_max = 1000;
+
 struct desk_result {
   enum class outcome {
     ok,
@@ -43,7 +47,8 @@ struct desk_result {
   };
   outcome what = outcome::failed;
   std::string error;
-  bool duplicate = false;                    // a message id sent before: nothing new was done
+  bool duplicate = false;  // a message id sent before: nothing new was done
+  std::size_t total = 0;   // queue: how many cases matched (the answer holds at most `limit`)
   std::optional<store::case_record> record;  // the case after the action
   std::vector<desk_event> events;            // for every connected agent
   std::optional<unprompted> to_buyer;        // for the buyer's open connections
@@ -57,8 +62,10 @@ class case_desk {
   using result_handler = std::function<void(desk_result)>;
 
   // Cases with any of `statuses` (empty: open and claimed), of `priority` level if not empty,
-  // most urgent first (sort_queue), as case_summary objects.
-  void queue(std::vector<std::string> statuses, std::string priority,
+  // most urgent first (sort_queue), as case_summary objects: the first `limit` of them
+  // (desk_result::total says how many there are), so that a long queue does not make a frame
+  // larger than a connection may hold.
+  void queue(std::vector<std::string> statuses, std::string priority, std::size_t limit,
              std::function<void(desk_result, nlohmann::json)> done);
   // The whole case (case_view).
   void view(std::string case_id, std::function<void(desk_result, nlohmann::json)> done);

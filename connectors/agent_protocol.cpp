@@ -105,6 +105,16 @@ std::optional<frame_error> read_body(simdjson::dom::object& obj, agent_request& 
         r.priority != "normal") {
       return wrong("priority", "must be \"urgent\", \"high\" or \"normal\"");
     }
+    simdjson::dom::element limit;
+    if (obj["limit"].get(limit) == simdjson::SUCCESS) {
+      std::int64_t n = 0;
+      if (limit.get_int64().get(n) != simdjson::SUCCESS || n < 1 ||
+          n > static_cast<std::int64_t>(bot::k_queue_page_max)) {
+        return wrong("limit",
+                     "must be a whole number from 1 to " + std::to_string(bot::k_queue_page_max));
+      }
+      r.limit = static_cast<std::size_t>(n);
+    }
     return std::nullopt;
   }
   if (r.type == "transfer") return read_string(obj, "to", true, limits.max_id_bytes, r.to);
@@ -190,7 +200,7 @@ void perform(bot::case_desk& desk, agent_request r, std::string agent,
     done(std::move(result), std::move(body));
   };
   if (r.type == "queue")
-    return desk.queue(std::move(r.statuses), std::move(r.priority), std::move(done));
+    return desk.queue(std::move(r.statuses), std::move(r.priority), r.limit, std::move(done));
   if (r.type == "view") return desk.view(std::move(r.case_id), std::move(done));
   if (r.type == "claim")
     return desk.claim(std::move(r.case_id), std::move(agent), std::move(plain));
@@ -251,8 +261,8 @@ std::string_view error_code(bot::desk_result::outcome what) {
   return "store_failed";
 }
 
-std::string desk_hello_frame(std::string_view agent, const json& queue) {
-  return dump({{"type", "hello"}, {"agent", agent}, {"queue", queue}});
+std::string desk_hello_frame(std::string_view agent, const json& queue, std::size_t total) {
+  return dump({{"type", "hello"}, {"agent", agent}, {"queue", queue}, {"total", total}});
 }
 
 std::string desk_result_frame(std::string_view id, const bot::desk_result& result,
@@ -263,6 +273,7 @@ std::string desk_result_frame(std::string_view id, const bot::desk_result& resul
   json frame = {{"type", "result"}, {"id", id}, {"ok", true}, {"duplicate", result.duplicate}};
   if (body.is_array()) {
     frame["queue"] = body;
+    frame["total"] = result.total;
   } else if (body.is_object()) {
     frame["case"] = body;
   }

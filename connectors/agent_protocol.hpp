@@ -32,6 +32,7 @@ struct agent_request {
   bot::case_outcome outcome;               // resolve
   std::vector<std::string> statuses;       // queue: "open", "claimed", "resolved"
   std::string priority;                    // queue: "urgent", "high" or "normal"
+  std::size_t limit = bot::k_queue_page;   // queue: at most this many cases (1..1000)
 };
 
 using agent_parse = std::variant<agent_request, frame_error>;
@@ -52,7 +53,8 @@ unsigned http_status(bot::desk_result::outcome what);
 std::string_view error_code(bot::desk_result::outcome what);
 
 // Frames to agents.
-std::string desk_hello_frame(std::string_view agent, const nlohmann::json& queue);
+std::string desk_hello_frame(std::string_view agent, const nlohmann::json& queue,
+                             std::size_t total);
 // The answer to a request: {"type":"result","id":...,"ok":true,...} with the case (summary or,
 // for "view", the whole case) or the queue.
 std::string desk_result_frame(std::string_view id, const bot::desk_result& result,

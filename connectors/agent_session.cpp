@@ -48,17 +48,18 @@ void agent_session::on_accept(beast::error_code ec) {
   state_->join_desk(shared_from_this());
   busy_ = true;
   auto self = shared_from_this();
-  state_->desk.desk.queue({}, {}, [self](bot::desk_result r, nlohmann::json queue) {
-    net::post(self->ws_.get_executor(), [self, r = std::move(r), queue = std::move(queue)] {
-      if (r.what != bot::desk_result::outcome::ok) {
-        spdlog::error("agent: reading the queue failed: {}", r.error);
-        return self->close_after_flush(websocket::close_code::internal_error,
-                                       "the queue could not be read", false);
-      }
-      self->send(desk_hello_frame(self->agent_, queue));
-      self->next();
-    });
-  });
+  state_->desk.desk.queue(
+      {}, {}, bot::k_queue_page, [self](bot::desk_result r, nlohmann::json queue) {
+        net::post(self->ws_.get_executor(), [self, r = std::move(r), queue = std::move(queue)] {
+          if (r.what != bot::desk_result::outcome::ok) {
+            spdlog::error("agent: reading the queue failed: {}", r.error);
+            return self->close_after_flush(websocket::close_code::internal_error,
+                                           "the queue could not be read", false);
+          }
+          self->send(desk_hello_frame(self->agent_, queue, r.total));
+          self->next();
+        });
+      });
 }
 
 void agent_session::handle(std::string_view text) {

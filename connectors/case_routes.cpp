@@ -4,6 +4,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include <boost/asio/post.hpp>
 
 #include "connectors/agent_protocol.hpp"
@@ -92,6 +94,18 @@ void http_session::serve_cases(const request& req) {
                     "status must be open, claimed or resolved (comma-separated)");
     }
     r.priority = detail::query_value(req.target(), "priority");
+    if (const std::string limit = detail::query_value(req.target(), "limit"); !limit.empty()) {
+      const bool digits = limit.size() <= 4 && std::all_of(limit.begin(), limit.end(), [](char c) {
+                            return c >= '0' && c <= '9';
+                          });
+      const std::size_t n = digits ? std::stoul(limit) : 0;
+      if (n < 1 || n > bot::k_queue_page_max) {
+        return refuse(
+            400, "invalid_request",
+            "limit must be a whole number from 1 to " + std::to_string(bot::k_queue_page_max));
+      }
+      r.limit = n;
+    }
     if (!r.priority.empty() && r.priority != "urgent" && r.priority != "high" &&
         r.priority != "normal") {
       return refuse(400, "invalid_request", "priority must be urgent, high or normal");
@@ -142,6 +156,7 @@ void http_session::serve_cases(const request& req) {
                 nlohmann::json out = {{"ok", true}, {"duplicate", result.duplicate}};
                 if (body.is_array()) {
                   out["queue"] = std::move(body);
+                  out["total"] = result.total;
                 } else if (body.is_object()) {
                   out["case"] = std::move(body);
                 } else if (result.record) {

@@ -102,11 +102,12 @@ class CaseDesk : public ::testing::Test {
   json queue(std::vector<std::string> statuses = {}, std::string priority = "") {
     bool called = false;
     json out;
-    desk_->queue(std::move(statuses), std::move(priority), [&](desk_result r, json j) {
-      called = true;
-      EXPECT_EQ(r.what, outcome::ok) << r.error;
-      out = std::move(j);
-    });
+    desk_->queue(std::move(statuses), std::move(priority), k_queue_page,
+                 [&](desk_result r, json j) {
+                   called = true;
+                   EXPECT_EQ(r.what, outcome::ok) << r.error;
+                   out = std::move(j);
+                 });
     EXPECT_TRUE(called);
     return out;
   }

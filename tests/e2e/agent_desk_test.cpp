@@ -281,6 +281,7 @@ TEST_F(AgentDesk, TheHttpApiListsClaimsWritesReleasesAndResolves) {
             1u);
   EXPECT_EQ(http_call(server_.port(), http::verb::get, "/v1/cases?status=lost", alice_).status,
             400);
+  EXPECT_EQ(http_call(server_.port(), http::verb::get, "/v1/cases?limit=0", alice_).status, 400);
   EXPECT_EQ(http_call(server_.port(), http::verb::get, "/v1/cases/nope", alice_).status, 404);
 
   const std::string base = "/v1/cases/" + id;
@@ -324,6 +325,13 @@ TEST_F(AgentDesk, TheHttpApiListsClaimsWritesReleasesAndResolves) {
                 .parsed()["queue"]
                 .size(),
             1u);
+  // A second case: pages say how many there are.
+  buyer other = hand_off("buyer-4b");
+  json page = http_call(server_.port(), http::verb::get, "/v1/cases?status=open,resolved&limit=1",
+                        alice_)
+                  .parsed();
+  EXPECT_EQ(page["queue"].size(), 1u);
+  EXPECT_EQ(page["total"], 2);
 }
 
 TEST_F(AgentDesk, AnAgentCanAskTheBotForMoreEvidence) {
