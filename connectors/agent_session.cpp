@@ -14,11 +14,13 @@ namespace websocket = beast::websocket;
 namespace net = boost::asio;
 
 agent_session::agent_session(beast::tcp_stream&& stream,
-                             std::shared_ptr<detail::server_state> state, std::string agent)
+                             std::shared_ptr<detail::server_state> state, std::string agent,
+                             std::string token)
     : ws_frames("agent", state->config.write_queue_max_frames, state->config.write_queue_max_bytes),
       ws_(std::move(stream)),
       state_(std::move(state)),
-      agent_(std::move(agent)) {}
+      agent_(std::move(agent)),
+      token_(std::move(token)) {}
 
 agent_session::~agent_session() {
   state_->leave_desk(this);
@@ -68,8 +70,23 @@ void agent_session::handle(std::string_view text) {
     send(error_frame(*error));
     return next();
   }
-  auto& request = std::get<agent_request>(parsed);
   busy_ = true;
+  auto self = shared_from_this();
+  state_->authenticate_agent(token_, [self, request = std::move(std::get<agent_request>(parsed))](
+                                         std::optional<std::string> agent) mutable {
+    const bool still = agent == self->agent_;
+    net::post(self->ws_.get_executor(), [self, request = std::move(request), still]() mutable {
+      if (!still) {
+        self->send(
+            error_frame({"token_revoked", "this agent's token is no longer valid", request.id}));
+        return self->close_after_flush(websocket::close_code::policy_error, "token revoked", false);
+      }
+      self->act(std::move(request));
+    });
+  });
+}
+
+void agent_session::act(agent_request request) {
   auto self = shared_from_this();
   std::string id = request.id;
   perform(state_->desk.desk, std::move(request), agent_,

@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 
+#include "connectors/agent_protocol.hpp"
 #include "connectors/detail/server_state.hpp"
 #include "connectors/ws_frames.hpp"
 
@@ -21,8 +22,9 @@ class agent_session : public detail::connection,
                       public ws_frames<agent_session>,
                       public std::enable_shared_from_this<agent_session> {
  public:
+  // `token` is checked again before every request, so a revoked agent is cut off at once.
   agent_session(boost::beast::tcp_stream&& stream, std::shared_ptr<detail::server_state> state,
-                std::string agent);
+                std::string agent, std::string token);
   ~agent_session() override;
 
   // Completes the WebSocket upgrade `req` asked for, sends the queue, and starts reading.
@@ -35,10 +37,12 @@ class agent_session : public detail::connection,
 
   void on_accept(boost::beast::error_code ec);
   void handle(std::string_view text);
+  void act(agent_request request);  // the request of an agent whose token still holds
 
   boost::beast::websocket::stream<boost::beast::tcp_stream> ws_;
   std::shared_ptr<detail::server_state> state_;
   const std::string agent_;
+  const std::string token_;
 };
 
 }  // namespace shouhou::connectors

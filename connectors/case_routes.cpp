@@ -51,24 +51,24 @@ bool split_statuses(std::string_view list, std::vector<std::string>& out) {
 void http_session::start_agent(request req) {
   const std::string token = detail::presented_token(req);
   auto shared_req = std::make_shared<request>(std::move(req));
-  state_->authenticate_agent(
-      token, [self = shared_from_this(), shared_req](std::optional<std::string> agent) {
-        net::post(self->stream_.get_executor(), [self, shared_req, agent = std::move(agent)] {
-          if (!agent) {
-            auto res = self->json_response(
-                401,
-                dump({{"error",
-                       "the agent desk needs an agent's token (Authorization: Bearer, "
-                       "or ?token=)"}}),
-                false);
-            res->set(http::field::www_authenticate, "Bearer");
-            res->version(shared_req->version());
-            return self->send(res);
-          }
-          std::make_shared<agent_session>(std::move(self->stream_), self->state_, *agent)
-              ->run(std::move(*shared_req));
-        });
-      });
+  state_->authenticate_agent(token, [self = shared_from_this(), shared_req,
+                                     token](std::optional<std::string> agent) {
+    net::post(self->stream_.get_executor(), [self, shared_req, token, agent = std::move(agent)] {
+      if (!agent) {
+        auto res = self->json_response(
+            401,
+            dump({{"error",
+                   "the agent desk needs an agent's token (Authorization: Bearer, "
+                   "or ?token=)"}}),
+            false);
+        res->set(http::field::www_authenticate, "Bearer");
+        res->version(shared_req->version());
+        return self->send(res);
+      }
+      std::make_shared<agent_session>(std::move(self->stream_), self->state_, *agent, token)
+          ->run(std::move(*shared_req));
+    });
+  });
 }
 
 void http_session::serve_cases(const request& req) {

@@ -255,12 +255,18 @@ TEST_F(AgentDesk, RequestsWithoutAValidTokenAreRefused) {
   EXPECT_EQ(http_call(server_.port(), http::verb::post, "/v1/cases/c1/claim", "wrong").status, 401);
   EXPECT_EQ(http_call(server_.port(), http::verb::get, "/v1/cases", bob_).status, 200);
 
-  // A revoked token stops working at once, while the server runs.
+  // A revoked token stops working at once, while the server runs: also on a connection that was
+  // opened with it.
+  ws_client open_before(server_.port(), "/v1/agent", bob_);
+  EXPECT_EQ(open_before.read()["type"], "hello");
   auto revoked =
       run_shouhou({"token", "agent", "--revoke", "bob", "--data", data_.path().string()});
   EXPECT_EQ(revoked.exit_code, 0) << revoked.out;
   EXPECT_EQ(http_call(server_.port(), http::verb::get, "/v1/cases", bob_).status, 401);
   EXPECT_EQ(upgrade_status(server_.port(), "/v1/agent", bob_), 401);
+  open_before.send(json{{"type", "queue"}, {"id", "q"}});
+  EXPECT_EQ(open_before.read()["code"], "token_revoked");
+  EXPECT_EQ(open_before.read_until_closed(), 1008);
 }
 
 TEST_F(AgentDesk, TheHttpApiListsClaimsWritesReleasesAndResolves) {
@@ -327,9 +333,9 @@ TEST_F(AgentDesk, TheHttpApiListsClaimsWritesReleasesAndResolves) {
             1u);
   // A second case: pages say how many there are.
   buyer other = hand_off("buyer-4b");
-  json page = http_call(server_.port(), http::verb::get, "/v1/cases?status=open,resolved&limit=1",
-                        alice_)
-                  .parsed();
+  json page =
+      http_call(server_.port(), http::verb::get, "/v1/cases?status=open,resolved&limit=1", alice_)
+          .parsed();
   EXPECT_EQ(page["queue"].size(), 1u);
   EXPECT_EQ(page["total"], 2);
 }
