@@ -33,6 +33,7 @@
 #include "connectors/webhook/dispatcher.hpp"
 #include "connectors/webhook/signature.hpp"
 #include "store/sqlite_store.hpp"
+#include "support/temp_dir.hpp"
 
 namespace shouhou::connectors::webhook {
 namespace {
@@ -117,29 +118,7 @@ TEST(WebhookSignature, EmptySecretSignsNothing) { EXPECT_EQ(sign_body("", "body"
 // ---------------------------------------------------------------------------------------------
 // Dispatcher fixtures
 
-class temp_dir {
- public:
-  temp_dir() {
-    const char* base = std::getenv("SHOUHOU_TEST_TMP");
-    const std::filesystem::path root = base != nullptr && *base != '\0'
-                                           ? std::filesystem::path(base)
-                                           : std::filesystem::temp_directory_path();
-    const auto* test = ::testing::UnitTest::GetInstance()->current_test_info();
-    path_ = root / ("webhook-" + std::string(test->test_suite_name()) + "-" + test->name() + "-" +
-                    std::to_string(std::random_device{}()));
-    std::filesystem::create_directories(path_);
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
-  std::string db() const { return (path_ / "shouhou.db").string(); }
-
- private:
-  std::filesystem::path path_;
-};
+using shouhou::testing::temp_dir;
 
 // A loopback port nothing listens on (bound once to learn a free number, then released).
 int unused_port() {

@@ -11,9 +11,9 @@
 #include <unistd.h>
 
 #include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
-#include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
@@ -26,6 +26,7 @@
 #include <thread>
 #include <vector>
 
+#include "support/temp_dir.hpp"
 namespace shouhou::e2e {
 
 namespace net = boost::asio;
@@ -34,25 +35,7 @@ namespace websocket = beast::websocket;
 using tcp = net::ip::tcp;
 using json = nlohmann::json;
 
-// A fresh folder under the build tree (or /tmp), removed when the object goes.
-class temp_dir {
- public:
-  temp_dir() {
-    const char* base = std::getenv("SHOUHOU_TEST_TMP");
-    std::filesystem::path root = base ? base : std::filesystem::temp_directory_path();
-    std::random_device rd;
-    path_ = root / ("e2e-" + std::to_string(::getpid()) + "-" + std::to_string(rd()));
-    std::filesystem::create_directories(path_);
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
+using shouhou::testing::temp_dir;
 
 // Starts the shouhou binary with `args`, its standard output into a pipe whose read end is
 // returned in `out_fd`. `max_file_bytes` > 0: it runs with RLIMIT_FSIZE at that size and SIGXFSZ
@@ -87,7 +70,7 @@ class server_process {
   // `max_file_bytes`: as for spawn_shouhou.
   explicit server_process(const std::filesystem::path& data, std::vector<std::string> extra = {},
                           long max_file_bytes = 0) {
-    std::vector<std::string> args = {"serve", "--listen", "127.0.0.1:0", "--data",
+    std::vector<std::string> args = {"serve",       "--listen",    "127.0.0.1:0", "--data",
                                      data.string(), "--log-level", "warn"};
     args.insert(args.end(), extra.begin(), extra.end());
     pid_ = spawn_shouhou(std::move(args), stdout_, max_file_bytes);
@@ -161,8 +144,8 @@ class ws_client {
     tcp::endpoint at(net::ip::make_address("127.0.0.1"), port);
     beast::get_lowest_layer(ws_).connect(at);
     timeval tv{10, 0};
-    ::setsockopt(beast::get_lowest_layer(ws_).socket().native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv,
-                 sizeof tv);
+    ::setsockopt(beast::get_lowest_layer(ws_).socket().native_handle(), SOL_SOCKET, SO_RCVTIMEO,
+                 &tv, sizeof tv);
     if (!bearer.empty()) {
       ws_.set_option(websocket::stream_base::decorator([bearer](websocket::request_type& req) {
         req.set(beast::http::field::authorization, "Bearer " + bearer);

@@ -18,39 +18,11 @@
 #include <vector>
 
 #include "store/sqlite_store.hpp"
+#include "support/temp_dir.hpp"
 
 namespace shouhou::store::testing {
 
-// A new folder under $SHOUHOU_TEST_TMP (set by ctest) or the system's temp folder, removed with
-// everything in it when the test ends.
-class temp_dir {
- public:
-  temp_dir() {
-    const char* base = std::getenv("SHOUHOU_TEST_TMP");
-    const std::filesystem::path root = base != nullptr && *base != '\0'
-                                           ? std::filesystem::path(base)
-                                           : std::filesystem::temp_directory_path();
-    const auto* test = ::testing::UnitTest::GetInstance()->current_test_info();
-    std::string name = "store";
-    if (test != nullptr) name += std::string("-") + test->test_suite_name() + "-" + test->name();
-    name += "-" + std::to_string(std::random_device{}());
-    path_ = root / name;
-    std::filesystem::create_directories(path_);
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
-
-  const std::filesystem::path& path() const { return path_; }
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-  std::string db() const { return file("shouhou.db"); }
-
- private:
-  std::filesystem::path path_;
-};
+using shouhou::testing::temp_dir;
 
 inline std::unique_ptr<sqlite_store> open_store(const std::string& path,
                                                 sqlite_options options = {}) {
