@@ -23,16 +23,7 @@ constexpr std::int64_t k_minute = 60'000;
 constexpr std::int64_t k_hour = 3'600'000;
 constexpr std::int64_t k_day = 24 * k_hour;
 
-intents::classification said(std::string reason, double confidence = 0.9,
-                             std::vector<std::string> flags = {},
-                             std::vector<intents::entity> entities = {}) {
-  intents::classification c;
-  c.reason = std::move(reason);
-  c.confidence = confidence;
-  c.flags = std::move(flags);
-  c.entities = std::move(entities);
-  return c;
-}
+using testing::said;
 
 bool has(const std::vector<std::string>& v, const std::string& x) {
   return std::find(v.begin(), v.end(), x) != v.end();

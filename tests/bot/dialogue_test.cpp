@@ -12,16 +12,7 @@ namespace {
 
 constexpr std::int64_t k_now = 1'700'000'000'000;
 
-intents::classification said(std::string reason, double confidence = 0.9,
-                             std::vector<std::string> flags = {},
-                             std::vector<intents::entity> entities = {}) {
-  intents::classification c;
-  c.reason = std::move(reason);
-  c.confidence = confidence;
-  c.flags = std::move(flags);
-  c.entities = std::move(entities);
-  return c;
-}
+using testing::said;
 
 intents::classification unsure(std::vector<std::string> candidates) {
   intents::classification c;

@@ -318,6 +318,18 @@ class fake_store final : public st::store {
   }
 };
 
+// A classification written by hand, so tests pin the policy rather than the intent files.
+inline intents::classification said(std::string reason, double confidence = 0.9,
+                                    std::vector<std::string> flags = {},
+                                    std::vector<intents::entity> entities = {}) {
+  intents::classification c;
+  c.reason = std::move(reason);
+  c.confidence = confidence;
+  c.flags = std::move(flags);
+  c.entities = std::move(entities);
+  return c;
+}
+
 class fixed_clock final : public bot::clock {
  public:
   std::int64_t now = 1'700'000'000'000;

@@ -1,4 +1,5 @@
 #include "connectors/evidence/blob_store.hpp"
+#include "support/temp_dir.hpp"
 
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
@@ -22,21 +23,7 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::string_literals;
 
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    const char* env = std::getenv("SHOUHOU_TEST_TMP");
-    const fs::path base = env && *env ? fs::path(env) : fs::temp_directory_path();
-    fs::create_directories(base);
-    std::string tmpl = (base / "evidence-blob-XXXXXX").string();
-    if (::mkdtemp(tmpl.data()) == nullptr) std::abort();
-    path = tmpl;
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
+using shouhou::testing::temp_dir;
 
 // SHA-256 computed independently of the code under test.
 std::string sha256_hex(std::string_view data) {
@@ -83,7 +70,7 @@ std::string read_all(const fs::path& p) {
 class EvidenceBlobStore : public ::testing::Test {
  protected:
   temp_dir dir_;
-  fs::path root_ = dir_.path / "evidence";
+  fs::path root_ = dir_.path() / "evidence";
 
   blob_store open(blob_store_options options = {}) {
     auto s = blob_store::open(root_, std::move(options));

@@ -1,4 +1,5 @@
 #include "connectors/evidence/upload_link.hpp"
+#include "support/temp_dir.hpp"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
@@ -14,22 +15,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// A fresh folder under SHOUHOU_TEST_TMP (or the system temp folder), removed afterwards.
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    const char* env = std::getenv("SHOUHOU_TEST_TMP");
-    const fs::path base = env && *env ? fs::path(env) : fs::temp_directory_path();
-    fs::create_directories(base);
-    std::string tmpl = (base / "evidence-link-XXXXXX").string();
-    if (::mkdtemp(tmpl.data()) == nullptr) std::abort();
-    path = tmpl;
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
+using shouhou::testing::temp_dir;
 
 secret_key key_of(unsigned char seed) {
   std::array<unsigned char, k_secret_bytes> b{};
@@ -200,7 +186,7 @@ TEST_F(EvidenceUploadLink, UnknownParametersAreIgnoredAndOrderDoesNotMatter) {
 
 TEST(EvidenceSecret, CreatedOnceWithMode0600AndReused) {
   temp_dir dir;
-  const fs::path data = dir.path / "data" / "nested";
+  const fs::path data = dir.path() / "data" / "nested";
   auto first = load_or_create_secret(data);
   ASSERT_TRUE(first.ok()) << first.error().message;
   struct stat st {};
@@ -221,33 +207,33 @@ TEST(EvidenceSecret, CreatedOnceWithMode0600AndReused) {
 
 TEST(EvidenceSecret, TwoDataFoldersGetDifferentKeys) {
   temp_dir dir;
-  auto a = load_or_create_secret(dir.path / "a");
-  auto b = load_or_create_secret(dir.path / "b");
+  auto a = load_or_create_secret(dir.path() / "a");
+  auto b = load_or_create_secret(dir.path() / "b");
   ASSERT_TRUE(a.ok() && b.ok());
   EXPECT_NE(a->bytes(), b->bytes());
 }
 
 TEST(EvidenceSecret, RefusesWrongSizeAndOpenPermissions) {
   temp_dir dir;
-  { std::ofstream(dir.path / "secret.key") << "short"; }
-  fs::permissions(dir.path / "secret.key", fs::perms::owner_read | fs::perms::owner_write);
-  auto r = load_or_create_secret(dir.path);
+  { std::ofstream(dir.path() / "secret.key") << "short"; }
+  fs::permissions(dir.path() / "secret.key", fs::perms::owner_read | fs::perms::owner_write);
+  auto r = load_or_create_secret(dir.path());
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.error().message.find("exactly 32 bytes, found 5"), std::string::npos)
       << r.error().message;
 
-  { std::ofstream(dir.path / "secret.key", std::ios::trunc) << std::string(32, 'k'); }
-  fs::permissions(dir.path / "secret.key",
+  { std::ofstream(dir.path() / "secret.key", std::ios::trunc) << std::string(32, 'k'); }
+  fs::permissions(dir.path() / "secret.key",
                   fs::perms::owner_read | fs::perms::owner_write | fs::perms::others_read);
-  auto open = load_or_create_secret(dir.path);
+  auto open = load_or_create_secret(dir.path());
   ASSERT_FALSE(open.ok());
   EXPECT_NE(open.error().message.find("chmod 600"), std::string::npos) << open.error().message;
 }
 
 TEST(EvidenceSecret, UncreatableFolderIsAnError) {
   temp_dir dir;
-  { std::ofstream(dir.path / "plain_file") << "x"; }
-  auto r = load_or_create_secret(dir.path / "plain_file" / "data");
+  { std::ofstream(dir.path() / "plain_file") << "x"; }
+  auto r = load_or_create_secret(dir.path() / "plain_file" / "data");
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, errc::io);
 }
