@@ -23,6 +23,7 @@ using detail::rule_kind;
 
 // Scoring constants; intents/README.md explains them to supervisors.
 constexpr double k_prior = 1.0;           // confidence = best / (best + second + k_prior)
+constexpr double k_stated = 1.0;          // a reason scoring this much sets fallbacks aside
 constexpr double k_contrast_boost = 1.5;  // matches after the last 但是/就是/只是/...
 constexpr int k_max_occurrences = 8;      // per rule and message, when looking for negations
 // Fusion with the keyword model, per unit of engine_options::model_weight: a reason loses
@@ -447,6 +448,8 @@ struct engine::impl {
   // in the cache.
   std::vector<std::vector<std::string>> phrases;
   std::array<double, k_flags.size()> flag_threshold{};
+  // Reasons with `fallback: true` (refund_request): set aside when another reason is stated.
+  std::array<bool, k_reasons.size()> fallback{};
   detail::keyword_model model{k_reasons.size(), k_model_max_n, k_model_min_count};
   engine_stats stats;
 };
@@ -469,6 +472,7 @@ engine::load_result engine::load(const std::filesystem::path& dir, engine_option
   p->flag_threshold.fill(1.0);
   for (const auto& b : read.data.blocks) {
     if (b.is_flag) p->flag_threshold[target_index(b.id) - k_reasons.size()] = b.threshold;
+    if (!b.is_flag) p->fallback[target_index(b.id)] = b.fallback;
   }
   p->set = std::make_unique<RE2::Set>(rule_options(k_set_max_mem), RE2::UNANCHORED);
   p->anchored = std::make_unique<RE2::Set>(rule_options(k_set_max_mem), RE2::ANCHOR_START);
@@ -791,6 +795,21 @@ classification engine::classify(std::string_view raw, bool explain) const {
   for (std::size_t t = 0; t < k_targets; ++t) {
     score[t] = vetoed[t] ? 0.0 : std::max(0.0, score[t] - penalty[t]);
   }
+  // A fallback reason ("I want a refund", no reason given) is set aside when the message also
+  // states a reason with at least k_stated weight: "碎了,我要退货" is damaged.
+  std::size_t stated = k_reasons.size();
+  for (std::size_t t = 0; t + 1 < k_reasons.size() && stated == k_reasons.size(); ++t) {
+    if (!m.fallback[t] && score[t] >= k_stated) stated = t;
+  }
+  std::array<bool, k_reasons.size()> set_aside{};
+  if (stated != k_reasons.size()) {
+    for (std::size_t t = 0; t < k_reasons.size(); ++t) {
+      if (m.fallback[t] && score[t] > 0) {
+        set_aside[t] = true;
+        score[t] = 0.0;
+      }
+    }
+  }
   const std::array<double, k_targets> pattern_score = score;
 
   // Fusion with the keyword model (intents/README.md, "How a message is scored"). When some
@@ -952,6 +971,12 @@ classification engine::classify(std::string_view raw, bool explain) const {
       }
       line += ")";
       out.explanation.push_back(std::move(line));
+    }
+    for (std::size_t t = 0; t < k_reasons.size(); ++t) {
+      if (set_aside[t]) {
+        out.explanation.push_back(std::string(k_reasons[t]) + " set aside (fallback): " +
+                                  std::string(k_reasons[stated]) + " is stated");
+      }
     }
     if (known_pairs > 0) {
       std::string line = "keyword model (" + std::to_string(known_pairs) + " known n-grams):";

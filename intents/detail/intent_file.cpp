@@ -49,8 +49,8 @@ class reader {
       return;
     }
     // Unknown keys are reported and the known ones still read, so one pass finds more errors.
-    check_keys(doc, {"reason", "flag", "description", "threshold", "patterns", "keywords",
-                     "examples", "negative"});
+    check_keys(doc, {"reason", "flag", "description", "threshold", "fallback", "patterns",
+                     "keywords", "examples", "negative"});
     const YAML::Node reason = doc["reason"];
     const YAML::Node flag = doc["flag"];
     if (reason && flag) {
@@ -90,6 +90,15 @@ class reader {
         error(t, "`threshold` is only for flags");
       } else {
         number(t, "threshold", b.threshold);
+      }
+    }
+    if (const YAML::Node f = doc["fallback"]) {
+      if (b.is_flag) {
+        error(f, "`fallback` is only for reasons");
+      } else if (b.id == "other") {
+        error(f, "`other` cannot be a fallback: it is what is left when nothing is stated");
+      } else {
+        boolean(f, "fallback", b.fallback);
       }
     }
     const std::size_t first_rule = out_.rules.size();

@@ -31,6 +31,7 @@ struct block {
   std::string id;
   bool is_flag = false;
   double threshold = 1.0;             // flags: fires when its score reaches this
+  bool fallback = false;              // reasons: set aside when another reason is stated
   std::vector<std::string> examples;  // kept for the keyword model of stage 2
   std::string file;
   int line = 0;

@@ -282,6 +282,30 @@ negative:
   EXPECT_DOUBLE_EQ(c.confidence, 1.0 / 2.0);  // (3 - 2) / (1 + 0 + 1)
 }
 
+TEST(Engine, AFallbackReasonGivesWayToAStatedOne) {
+  temp_folder dir;
+  dir.write("a.yaml", R"(reason: refund_request
+fallback: true
+patterns:
+  - {re: "退货|退款", weight: 2}
+---
+reason: damaged
+patterns:
+  - {re: "压坏", weight: 1}
+  - {re: "划痕", weight: 0.5}
+)");
+  const auto r = engine::load(dir.path(), engine_options{.model_weight = 0});
+  ASSERT_TRUE(r.engine) << to_string(r.errors);
+  EXPECT_EQ(r.engine->classify("我要退货").reason, "refund_request");
+  // Without `fallback` the two weights of 退货 would outweigh the one of 压坏.
+  const auto stated = r.engine->classify("杯子压坏了,我要退货", true);
+  EXPECT_EQ(stated.reason, "damaged") << explain(stated);
+  EXPECT_EQ(stated.candidates.size(), 1u) << explain(stated);
+  EXPECT_THAT(stated.explanation, Contains(HasSubstr("refund_request set aside"))) << explain(stated);
+  // A hint below the weight of a stated reason does not set the fallback aside.
+  EXPECT_EQ(r.engine->classify("有点划痕,我要退货").reason, "refund_request");
+}
+
 // --- broken folders --------------------------------------------------------------------------
 
 bool has_error(const std::vector<file_error>& errors, const std::string& file_suffix, int line,
@@ -313,6 +337,18 @@ TEST(BrokenFolder, UnknownReasonFlagAndKey) {
   EXPECT_TRUE(has_error(r.errors, "b.yaml", 1, 7, "unknown flag 'furious'")) << to_string(r.errors);
   EXPECT_TRUE(has_error(r.errors, "c.yaml", 2, 1, "unknown key 'patern'")) << to_string(r.errors);
   EXPECT_TRUE(has_error(r.errors, "d.yaml", 3, 14, "unknown key 'wieght'")) << to_string(r.errors);
+}
+
+TEST(BrokenFolder, FallbackOnlyForReasonsOtherThanOther) {
+  temp_folder dir;
+  dir.write("a.yaml", "flag: angry\nfallback: true\npatterns: [气死]\n");
+  dir.write("b.yaml", "reason: other\nfallback: true\npatterns: [你好]\n");
+  dir.write("c.yaml", "reason: refund_request\nfallback: maybe\npatterns: [退货]\n");
+  const auto r = engine::load(dir.path());
+  EXPECT_FALSE(r.engine);
+  EXPECT_TRUE(has_error(r.errors, "a.yaml", 2, 11, "only for reasons")) << to_string(r.errors);
+  EXPECT_TRUE(has_error(r.errors, "b.yaml", 2, 11, "cannot be a fallback")) << to_string(r.errors);
+  EXPECT_TRUE(has_error(r.errors, "c.yaml", 2, 11, "fallback")) << to_string(r.errors);
 }
 
 TEST(BrokenFolder, YamlSyntaxError) {
