@@ -48,9 +48,11 @@ constexpr std::array<std::string_view, 10> k_negators = {"并不是", "并没有
                                                          "没",     "不",     "无",   "未",   "别"};
 constexpr std::array<std::string_view, 8> k_fillers = {"任何", "因为", "什么", "出现",
                                                        "发现", "都",   "也",   "有"};
-// The clause after the last of these weighs more: "不是质量问题,就是不想要了".
-constexpr std::array<std::string_view, 8> k_contrast = {"但是", "可是", "不过", "就是",
-                                                        "只是", "而是", "然而", "但"};
+// The clause after the last of these weighs more: "不是质量问题,就是不想要了". So does what follows
+// a complaint the buyer waves aside: "质量差就不说了,色差也太大了".
+constexpr std::array<std::string_view, 15> k_contrast = {
+    "但是", "可是",   "不过",   "就是",   "只是",   "而是",   "然而",  "但",
+    "不说了", "也就罢了", "就罢了", "就算了", "都算了", "先不说", "且不说"};
 
 RE2::Options rule_options(int64_t max_mem) {
   RE2::Options o;
@@ -334,7 +336,7 @@ bool is_marker_start(char32_t cp) {
   static const auto bits = [] {
     std::array<std::uint64_t, 0x10000 / 64> b{};
     for (const char32_t c : {U'不', U'没', U'无', U'未', U'别', U'并', U'如', U'要', U'万', U'假', U'若',
-                             U'担', U'但', U'可', U'就', U'只', U'而', U'然'}) {
+                             U'担', U'但', U'可', U'就', U'只', U'而', U'然', U'也', U'都', U'先', U'且'}) {
       b[c >> 6] |= std::uint64_t{1} << (c & 63);
     }
     return b;
@@ -408,7 +410,8 @@ void find_markers(std::string_view text, markers& out) {
         break;
     }
     switch (cp) {
-      case U'但': case U'可': case U'不': case U'就': case U'只': case U'而': case U'然': {
+      case U'但': case U'可': case U'不': case U'就': case U'只': case U'而': case U'然':
+      case U'也': case U'都': case U'先': case U'且': {
         for (const auto c : k_contrast) {
           if (has_at(text, p, c)) {
             out.contrast = p + c.size();

@@ -306,6 +306,26 @@ patterns:
   EXPECT_EQ(r.engine->classify("有点划痕,我要退货").reason, "refund_request");
 }
 
+TEST(Engine, WhatFollowsAComplaintWavedAsideWeighsMore) {
+  temp_folder dir;
+  dir.write("a.yaml", R"(reason: quality_issue
+patterns:
+  - {re: "质量差", weight: 3}
+---
+reason: not_as_described
+patterns:
+  - {re: "色差", weight: 2.5}
+)");
+  const auto r = engine::load(dir.path(), engine_options{.model_weight = 0});
+  ASSERT_TRUE(r.engine) << to_string(r.errors);
+  EXPECT_EQ(r.engine->classify("质量差,色差也大").reason, "quality_issue");
+  for (const char* text : {"质量差就不说了,色差也太大了", "质量差也就罢了,色差也那么大",
+                           "质量差这都算了,色差太离谱", "质量差先不说,色差太明显"}) {
+    const auto c = r.engine->classify(text, true);
+    EXPECT_EQ(c.reason, "not_as_described") << text << "\n" << explain(c);
+  }
+}
+
 // --- broken folders --------------------------------------------------------------------------
 
 bool has_error(const std::vector<file_error>& errors, const std::string& file_suffix, int line,
