@@ -28,7 +28,7 @@ constexpr double k_contrast_boost = 1.5;  // matches after the last 但是/就�
 constexpr int k_max_occurrences = 8;      // per rule and message, when looking for negations
 // Fusion with the keyword model, per unit of engine_options::model_weight: a reason loses
 // k_model_log x ln(P(model's favourite) / P(reason)); `other` starts at k_other_prior. Tuned on the
-// odd lines of the development corpus only (bench/README.md).
+// development corpus (bench/README.md, intents/README.md step 7).
 constexpr double k_model_log = 0.2;
 constexpr double k_other_prior = 0.5;
 // With no pattern evidence at all, the model alone names a reason only when this sure.
