@@ -117,10 +117,18 @@ void keyword_model::train() {
 std::size_t keyword_model::score(std::string_view normalized, double* posterior) const {
   std::fill(posterior, posterior + classes_, 0.0);
   if (slots_.empty() || features_ == 0) return 0;
-  std::size_t known = 0;
-  alignas(64) std::uint32_t sum[16] = {};
+  // The hashes first, with a prefetch of each home slot, then the probes: the table (128 KiB)
+  // is mostly out of the L1 cache, and this way the loads overlap instead of waiting in turn.
+  thread_local std::vector<std::uint64_t> hashes;
+  hashes.clear();
   for_each_gram(normalized, max_n_, [&](std::uint64_t key) {
     const std::uint64_t h = mix(key);
+    __builtin_prefetch(&slots_[static_cast<std::size_t>(h) & mask_]);
+    hashes.push_back(h);
+  });
+  std::size_t known = 0;
+  alignas(64) std::uint32_t sum[16] = {};
+  for (const std::uint64_t h : hashes) {
     const std::uint32_t f = fingerprint_of(h);
     std::size_t at = static_cast<std::size_t>(h) & mask_;
     std::uint32_t there = slots_[at].fingerprint();
@@ -128,11 +136,11 @@ std::size_t keyword_model::score(std::string_view normalized, double* posterior)
       at = (at + 1) & mask_;
       there = slots_[at].fingerprint();
     }
-    if (there != f) return;
+    if (there != f) continue;
     ++known;
     const std::uint8_t* row = slots_[at].bytes;
     for (std::size_t c = 0; c < 16; ++c) sum[c] += row[c];
-  });
+  }
   if (known == 0) {
     std::fill(posterior, posterior + classes_, 1.0 / static_cast<double>(classes_));
     return 0;
