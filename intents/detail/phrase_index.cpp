@@ -161,9 +161,12 @@ bool phrase_index::scan(std::string_view text, std::vector<occurrence>& out) con
   // Decoded once: most characters are looked at again as the second of a pair.
   thread_local std::vector<char32_t> cps;
   thread_local std::vector<std::uint32_t> at;
-  cps.clear();
-  at.clear();
-  for (std::size_t p = 0; p < text.size();) {
+  if (cps.size() < text.size()) {
+    cps.resize(text.size());
+    at.resize(text.size());
+  }
+  std::size_t n = 0;
+  for (std::size_t p = 0; p < text.size(); ++n) {
     const auto b0 = static_cast<unsigned char>(text[p]);
     char32_t cp = b0;
     std::size_t len = 1;
@@ -171,11 +174,10 @@ bool phrase_index::scan(std::string_view text, std::vector<occurrence>& out) con
       len = decode(text, p, cp);
       if (len == 0 || cp == 0x212A || cp == 0x17F) return false;
     }
-    cps.push_back(lower(cp));
-    at.push_back(static_cast<std::uint32_t>(p));
+    cps[n] = lower(cp);
+    at[n] = static_cast<std::uint32_t>(p);
     p += len;
   }
-  const std::size_t n = cps.size();
   for (std::size_t i = 0; i < n; ++i) {
     const char32_t first = cps[i];
     const bool single = first >= 0x10000 || bit(singles_, first);
