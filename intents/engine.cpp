@@ -713,6 +713,7 @@ struct hit {
 
 struct scratch {
   std::string text;
+  detail::code_points chars;
   std::vector<detail::phrase_index::occurrence> occurrences;  // of indexed rules, by start
   std::vector<int> fired;
   std::vector<int> more;             // fired in a part of the text
@@ -734,7 +735,7 @@ scratch& thread_scratch() {
 std::size_t engine::match_only(std::string_view normalized_text) const {
   scratch& s = thread_scratch();
   s.occurrences.clear();
-  impl_->index.scan(normalized_text, s.occurrences);
+  if (s.chars.decode(normalized_text)) impl_->index.scan(s.chars, s.occurrences);
   s.fired.clear();
   if (!impl_->set_rule.empty()) impl_->set->Match(normalized_text, &s.fired);
   return s.occurrences.size() + s.fired.size();
@@ -785,7 +786,8 @@ classification engine::classify(std::string_view raw, bool explain) const {
   fired.clear();
   s.occurrences.clear();
   // The index answers for valid UTF-8 only; otherwise every rule goes through its regex.
-  bool one_by_one = !m.index.scan(text, s.occurrences);
+  bool one_by_one = !s.chars.decode(text);
+  if (!one_by_one) m.index.scan(s.chars, s.occurrences);
   bool fallback = false;  // a set ran out of memory
   s.more.clear();
   if (!one_by_one && !m.set_rule.empty()) {

@@ -54,10 +54,6 @@ std::uint32_t pair_hash(char32_t a, char32_t b) {
   return static_cast<std::uint32_t>(((a * 0x9E3779B1u) ^ (b * 0x85EBCA77u)) >> 16);
 }
 
-constexpr std::uint32_t k_child_mask = (1u << 22) - 1;
-// Node numbers stay below 2^20 so that an edge's key (node + 1, code point) fits in 41 bits.
-constexpr std::uint32_t k_max_nodes = (1u << 20) - 2;
-
 // Case-insensitive matching compares 'A' with 'a'; normalised text has no capitals, but the
 // index should not depend on that.
 char32_t lower(char32_t cp) { return cp >= 'A' && cp <= 'Z' ? cp + ('a' - 'A') : cp; }
@@ -69,32 +65,51 @@ bool is_caseless_char(char32_t cp) {
          (cp >= 0xF900 && cp <= 0xFAFF) || (cp >= 0x20000 && cp <= 0x3FFFF);
 }
 
-bool phrase_index::add(std::string_view phrase, std::uint32_t id) {
-  if (depth_.empty()) depth_.push_back(0);
-  std::size_t chars = 0;
-  for (std::size_t p = 0; p < phrase.size(); ++chars) {
-    char32_t cp = 0;
-    const std::size_t len = decode(phrase, p, cp);
-    if (len == 0) return false;
+bool code_points::decode(std::string_view text) {
+  if (cp.size() < text.size() + 1) {
+    cp.resize(text.size() + 1);
+    at.resize(text.size() + 1);
+  }
+  std::size_t n = 0;
+  for (std::size_t p = 0; p < text.size(); ++n) {
+    const auto b0 = static_cast<unsigned char>(text[p]);
+    char32_t c = b0;
+    std::size_t len = 1;
+    if (b0 >= 0x80) {
+      len = detail::decode(text, p, c);
+      if (len == 0 || c == 0x212A || c == 0x17F) return false;
+    }
+    cp[n] = lower(c);
+    at[n] = static_cast<std::uint32_t>(p);
     p += len;
   }
-  if (chars == 0 || nodes_ + chars > k_max_nodes) return false;
-  std::uint32_t node = 0;
+  at[n] = static_cast<std::uint32_t>(text.size());
+  size = n;
+  return true;
+}
+
+bool phrase_index::add(std::string_view phrase, std::uint32_t id) {
+  std::vector<char32_t> chars;
   for (std::size_t p = 0; p < phrase.size();) {
-    char32_t cp = 0;
-    p += decode(phrase, p, cp);
-    cp = lower(cp);
-    if (node == 0) {
-      if (chars == 1 && cp < 0x10000) set_bit(singles_, cp);
-      if (chars > 1) {
-        char32_t second = 0;
-        decode(phrase, p, second);
-        set_bit(pairs_, pair_hash(cp, lower(second)));
-      }
-    }
-    const auto [it, added] = building_.try_emplace(key_of(node, cp), nodes_);
+    char32_t c = 0;
+    const std::size_t len = detail::decode(phrase, p, c);
+    if (len == 0) return false;
+    chars.push_back(lower(c));
+    p += len;
+  }
+  if (chars.empty() || nodes_ + chars.size() > k_max_nodes) return false;
+  if (depth_.empty()) {
+    depth_.push_back(0);
+    first_.push_back(0);
+  }
+  if (chars.size() == 1 && chars[0] < 0x10000) set_bit(singles_, chars[0]);
+  if (chars.size() > 1) set_bit(pairs_, pair_hash(chars[0], chars[1]));
+  std::uint32_t node = 0;
+  for (const char32_t c : chars) {
+    const auto [it, added] = building_.try_emplace(key_of(node, c), nodes_);
     if (added) {
-      depth_.push_back(static_cast<std::uint8_t>(std::min(depth_[node] + 1, 2)));
+      depth_.push_back(depth_[node] + 1);
+      first_.push_back(node == 0 ? c : first_[node]);
       ++nodes_;
     }
     node = it->second;
@@ -116,18 +131,28 @@ void phrase_index::build() {
   ids_.clear();
   for (const auto& [node, id] : ends_) ids_.push_back(id);
   std::array<std::size_t, 3> count{};
-  for (const auto& [key, node] : building_) ++count[depth_[(key >> 21) - 1]];
+  const auto depth_of = [&](std::uint64_t key) {
+    return std::min<std::uint32_t>(depth_[(key >> 21) - 1], 2);
+  };
+  for (const auto& [key, node] : building_) ++count[depth_of(key)];
   // The small tables at most half full, so that a probe for a missing edge ends after a slot or
   // two; the deep one fuller, to take fewer cache lines.
-  edges_[0].assign(count[0], 50);
-  edges_[1].assign(count[1], 50);
-  edges_[2].assign(count[2], 75);
+  singles_table_.assign(count[0], 50);
+  pairs_table_.assign(count[1], 50);
+  deep_table_.assign(count[2], 75);
   for (const auto& [key, node] : building_) {
-    edges_[depth_[(key >> 21) - 1]].insert(
-        key, (key << k_child_bits) | node | (terminal[node] ? k_terminal : 0));
+    const std::uint32_t child = node | (terminal[node] ? k_terminal : 0);
+    const std::uint32_t from = static_cast<std::uint32_t>(key >> 21) - 1;
+    const auto c = static_cast<char32_t>(key & 0x1FFFFF);
+    switch (depth_of(key)) {
+      case 0: singles_table_.insert(key, child); break;
+      case 1: pairs_table_.insert(pair_key(first_[from], c), child); break;
+      default: deep_table_.insert(key, child); break;
+    }
   }
   building_ = {};
   depth_ = {};
+  first_ = {};
   ends_ = {};
 }
 
@@ -143,10 +168,10 @@ void phrase_index::edge_table::assign(std::size_t edges, std::size_t per_slot_pe
   shift = 64 - bits;
 }
 
-void phrase_index::edge_table::insert(std::uint64_t key, std::uint64_t word) {
+void phrase_index::edge_table::insert(std::uint64_t key, std::uint32_t child) {
   std::size_t at = slot_of(key);
   while (slots[at] != 0) at = (at + 1) & mask;
-  slots[at] = word;
+  slots[at] = (key << k_child_bits) | child;
 }
 
 std::uint32_t phrase_index::edge_table::find(std::uint64_t key) const {
@@ -157,52 +182,34 @@ std::uint32_t phrase_index::edge_table::find(std::uint64_t key) const {
   }
 }
 
-bool phrase_index::scan(std::string_view text, std::vector<occurrence>& out) const {
-  // Decoded once: most characters are looked at again as the second of a pair.
-  thread_local std::vector<char32_t> cps;
-  thread_local std::vector<std::uint32_t> at;
-  if (cps.size() < text.size()) {
-    cps.resize(text.size());
-    at.resize(text.size());
-  }
-  std::size_t n = 0;
-  for (std::size_t p = 0; p < text.size(); ++n) {
-    const auto b0 = static_cast<unsigned char>(text[p]);
-    char32_t cp = b0;
-    std::size_t len = 1;
-    if (b0 >= 0x80) {
-      len = decode(text, p, cp);
-      if (len == 0 || cp == 0x212A || cp == 0x17F) return false;
+void phrase_index::scan(const code_points& text, std::vector<occurrence>& out) const {
+  const auto emit = [&](std::uint32_t e, std::size_t i) {
+    if ((e & k_terminal) == 0) return;
+    const std::uint32_t node = e & (k_terminal - 1);
+    for (std::uint32_t k = first_id_[node]; k < first_id_[node + 1]; ++k) {
+      out.push_back(occurrence{ids_[k], text.at[i]});
     }
-    cps[n] = lower(cp);
-    at[n] = static_cast<std::uint32_t>(p);
-    p += len;
-  }
+  };
+  const std::size_t n = text.size;
+  const char32_t* cp = text.cp.data();
   for (std::size_t i = 0; i < n; ++i) {
-    const char32_t first = cps[i];
-    const bool single = first >= 0x10000 || bit(singles_, first);
-    const bool pair = i + 1 < n && bit(pairs_, pair_hash(first, cps[i + 1]));
-    if (!single && !pair) continue;
-    std::uint32_t node = 0;
-    for (std::size_t j = i; j < n; ++j) {
-      const std::uint32_t e = edges_[std::min<std::size_t>(j - i, 2)].find(key_of(node, cps[j]));
-      if (e == 0) break;
-      node = e & k_child_mask;
-      if (e & k_terminal) {
-        for (std::uint32_t k = first_id_[node]; k < first_id_[node + 1]; ++k) {
-          out.push_back(occurrence{ids_[k], at[i]});
-        }
-      }
+    const char32_t first = cp[i];
+    if (first >= 0x10000 || bit(singles_, first)) emit(singles_table_.find(key_of(0, first)), i);
+    if (i + 1 == n || !bit(pairs_, pair_hash(first, cp[i + 1]))) continue;
+    std::uint32_t e = pairs_table_.find(pair_key(first, cp[i + 1]));
+    for (std::size_t j = i + 2; e != 0; ++j) {
+      emit(e, i);
+      if (j == n) break;
+      e = deep_table_.find(key_of(e & (k_terminal - 1), cp[j]));
     }
   }
-  return true;
 }
 
 std::size_t phrase_index::memory_bytes() const {
-  std::size_t edges = 0;
-  for (const auto& t : edges_) edges += t.slots.capacity() * sizeof(std::uint64_t);
-  return edges + first_id_.capacity() * sizeof(std::uint32_t) +
-         ids_.capacity() * sizeof(std::uint32_t) + sizeof(singles_) + sizeof(pairs_);
+  return (singles_table_.slots.capacity() + pairs_table_.slots.capacity() +
+          deep_table_.slots.capacity()) * sizeof(std::uint64_t) +
+         (first_id_.capacity() + ids_.capacity()) * sizeof(std::uint32_t) + sizeof(singles_) +
+         sizeof(pairs_);
 }
 
 }  // namespace shouhou::intents::detail
