@@ -461,7 +461,8 @@ struct markers {
   std::size_t contrast = std::string_view::npos;
 };
 
-void find_markers(std::string_view text, markers& out) {
+// `chars`: the text decoded, or null when it is not valid UTF-8 (then the bytes are walked).
+void find_markers(std::string_view text, const detail::code_points* chars, markers& out) {
   out.negations.clear();
   out.suppositions.clear();
   out.contrast = std::string_view::npos;
@@ -472,19 +473,8 @@ void find_markers(std::string_view text, markers& out) {
     }
   };
   bool in_supposition = false;
-  for (std::size_t p = 0; p < text.size();) {
-    const auto lead = static_cast<unsigned char>(text[p]);
-    if (lead < 0xE0 || lead >= 0xF0) {
-      if (is_clause_break(text[p])) in_supposition = false;
-      p += first_char_len(text, p);
-      continue;
-    }
-    // Only a few first characters can start a marker; compare whole words only for them.
-    const char32_t cp = cjk_at(text, p);
-    if (!is_marker_start(cp)) {
-      p += 3;
-      continue;
-    }
+  // The character `cp` at byte `p` may start a marker.
+  const auto at_marker = [&](std::size_t p, char32_t cp) {
     switch (cp) {
       case U'不': case U'没': case U'无': case U'未': case U'别': case U'并': {
         for (const auto neg : k_negators) {
@@ -528,6 +518,28 @@ void find_markers(std::string_view text, markers& out) {
       default:
         break;
     }
+  };
+  if (chars != nullptr) {
+    for (std::size_t i = 0; i < chars->size; ++i) {
+      const char32_t cp = chars->cp[i];
+      if (cp < 0x80) {
+        if (is_clause_break(static_cast<char>(cp))) in_supposition = false;
+      } else if (is_marker_start(cp)) {
+        at_marker(chars->at[i], cp);
+      }
+    }
+    return;
+  }
+  for (std::size_t p = 0; p < text.size();) {
+    const auto lead = static_cast<unsigned char>(text[p]);
+    if (lead < 0xE0 || lead >= 0xF0) {
+      if (is_clause_break(text[p])) in_supposition = false;
+      p += first_char_len(text, p);
+      continue;
+    }
+    // Only a few first characters can start a marker; compare whole words only for them.
+    const char32_t cp = cjk_at(text, p);
+    if (is_marker_start(cp)) at_marker(p, cp);
     p += 3;
   }
 }
@@ -786,8 +798,9 @@ classification engine::classify(std::string_view raw, bool explain) const {
   fired.clear();
   s.occurrences.clear();
   // The index answers for valid UTF-8 only; otherwise every rule goes through its regex.
-  bool one_by_one = !s.chars.decode(text);
-  if (!one_by_one) m.index.scan(s.chars, s.occurrences);
+  const bool decoded = s.chars.decode(text);
+  bool one_by_one = !decoded;
+  if (decoded) m.index.scan(s.chars, s.occurrences);
   bool fallback = false;  // a set ran out of memory
   s.more.clear();
   if (!one_by_one && !m.set_rule.empty()) {
@@ -813,7 +826,7 @@ classification engine::classify(std::string_view raw, bool explain) const {
   std::array<double, k_targets> score{};
   std::array<double, k_targets> penalty{};
   std::array<bool, k_targets> vetoed{};
-  find_markers(text, s.marks);
+  find_markers(text, decoded ? &s.chars : nullptr, s.marks);
   const std::size_t boost_from = s.marks.contrast;
   const bool has_contrast = boost_from != std::string_view::npos;
   std::vector<hit>& hits = s.hits;
@@ -951,7 +964,8 @@ classification engine::classify(std::string_view raw, bool explain) const {
   for (std::size_t t = 0; t < k_reasons.size(); ++t) any_pattern = any_pattern || score[t] > 0;
   const double model_log = m.options.model_weight * k_model_log;
   if (model_log > 0) {
-    known_pairs = m.model.score(text, posterior.data());
+    known_pairs = decoded ? m.model.score(s.chars.cp.data(), s.chars.size, posterior.data())
+                          : m.model.score(text, posterior.data());
     if (known_pairs > 0 && !any_pattern) {
       // No evidence from the patterns: the model alone, only when it is sure. Its favourite gets
       // model_weight x (P - 1/13) / (1 - 1/13), as much as a weak pattern.
@@ -1068,7 +1082,9 @@ classification engine::classify(std::string_view raw, bool explain) const {
     const double fs = score[k_reasons.size() + f];
     if (fs > 0 && fs >= m.flag_threshold[f]) out.flags.emplace_back(k_flags[f]);
   }
-  detail::extract_entities_into(text, out.entities);
+  if (!decoded || detail::may_hold_entities(s.chars.cp.data(), s.chars.size)) {
+    detail::extract_entities_into(text, out.entities);
+  }
 
   if (explain) {
     if (fallback) out.explanation.emplace_back("note: the pattern set ran out of memory; matched one by one");

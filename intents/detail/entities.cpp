@@ -246,6 +246,24 @@ void extract_entities_into(std::string_view text, std::vector<entity>& out) {
   if (first_digit != std::string_view::npos) chinese_counts(text, first_digit, out);
 }
 
+bool may_hold_entities(const char32_t* text, std::size_t size) {
+  // The classifiers as code points (each is one 3-byte character).
+  static const auto classifiers = [] {
+    std::array<char32_t, k_classifiers.size()> out{};
+    for (std::size_t k = 0; k < k_classifiers.size(); ++k) out[k] = cjk_at(k_classifiers[k], 0);
+    return out;
+  }();
+  for (std::size_t i = 0; i < size; ++i) {
+    const char32_t cp = text[i];
+    if (cp >= '0' && cp <= '9') return true;
+    if (i + 1 < size && chinese_digit(cp) != 0 &&
+        std::find(classifiers.begin(), classifiers.end(), text[i + 1]) != classifiers.end()) {
+      return true;
+    }
+  }
+  return false;
+}
+
 std::vector<entity> extract_entities(std::string_view normalized) {
   std::vector<entity> out;
   extract_entities_into(normalized, out);

@@ -15,9 +15,27 @@ bool is_word_char(char32_t cp) {
   return cp >= 0x80 || (cp >= '0' && cp <= '9') || (cp >= 'a' && cp <= 'z');
 }
 
-// Calls f(key) for every character n-gram (n = 1 .. max_n) of adjacent word characters. Keys
-// pack the code points (< 2^21 each): a unigram is below 2^21, a bigram in [2^21, 2^42), a
-// trigram at or above 2^42, so they never collide.
+// Feeds the next character of a text: calls f(key) for every n-gram (n = 1 .. max_n) of adjacent
+// word characters that ends with it. Keys pack the code points (< 2^21 each): a unigram is below
+// 2^21, a bigram in [2^21, 2^42), a trigram at or above 2^42, so they never collide.
+template <typename F>
+void next_char(char32_t cp, int max_n, char32_t& prev, char32_t& prev2, F&& f) {
+  if (!is_word_char(cp)) {
+    prev = prev2 = 0;
+    return;
+  }
+  cp &= 0x1FFFFF;
+  // Single ASCII letters and digits say little; Chinese characters do.
+  if (max_n >= 1 && cp >= 0x80) f(static_cast<std::uint64_t>(cp));
+  if (max_n >= 2 && prev != 0) f((static_cast<std::uint64_t>(prev) << 21) | cp);
+  if (max_n >= 3 && prev2 != 0) {
+    f((static_cast<std::uint64_t>(prev2) << 42) | (static_cast<std::uint64_t>(prev) << 21) | cp);
+  }
+  prev2 = prev;
+  prev = cp;
+}
+
+// Calls f(key) for every n-gram of the UTF-8 text (bytes that are not UTF-8 count as characters).
 template <typename F>
 void for_each_gram(std::string_view s, int max_n, F&& f) {
   char32_t prev = 0;
@@ -34,19 +52,7 @@ void for_each_gram(std::string_view s, int max_n, F&& f) {
       }
     }
     p += len;
-    if (!is_word_char(cp)) {
-      prev = prev2 = 0;
-      continue;
-    }
-    cp &= 0x1FFFFF;
-    // Single ASCII letters and digits say little; Chinese characters do.
-    if (max_n >= 1 && cp >= 0x80) f(static_cast<std::uint64_t>(cp));
-    if (max_n >= 2 && prev != 0) f((static_cast<std::uint64_t>(prev) << 21) | cp);
-    if (max_n >= 3 && prev2 != 0) {
-      f((static_cast<std::uint64_t>(prev2) << 42) | (static_cast<std::uint64_t>(prev) << 21) | cp);
-    }
-    prev2 = prev;
-    prev = cp;
+    next_char(cp, max_n, prev, prev2, f);
   }
 }
 
@@ -115,17 +121,34 @@ void keyword_model::train() {
 }
 
 std::size_t keyword_model::score(std::string_view normalized, double* posterior) const {
-  std::fill(posterior, posterior + classes_, 0.0);
-  if (slots_.empty() || features_ == 0) return 0;
-  // The hashes first, with a prefetch of each home slot, then the probes: the table (128 KiB)
-  // is mostly out of the L1 cache, and this way the loads overlap instead of waiting in turn.
   thread_local std::vector<std::uint64_t> hashes;
   hashes.clear();
-  for_each_gram(normalized, max_n_, [&](std::uint64_t key) {
-    const std::uint64_t h = mix(key);
-    __builtin_prefetch(&slots_[static_cast<std::size_t>(h) & mask_]);
-    hashes.push_back(h);
-  });
+  if (!slots_.empty()) {
+    for_each_gram(normalized, max_n_, [&](std::uint64_t key) { hashes.push_back(mix(key)); });
+  }
+  return score_hashes(hashes, posterior);
+}
+
+std::size_t keyword_model::score(const char32_t* text, std::size_t size, double* posterior) const {
+  thread_local std::vector<std::uint64_t> hashes;
+  hashes.clear();
+  if (!slots_.empty()) {
+    char32_t prev = 0;
+    char32_t prev2 = 0;
+    for (std::size_t i = 0; i < size; ++i) {
+      next_char(text[i], max_n_, prev, prev2, [&](std::uint64_t key) { hashes.push_back(mix(key)); });
+    }
+  }
+  return score_hashes(hashes, posterior);
+}
+
+std::size_t keyword_model::score_hashes(const std::vector<std::uint64_t>& hashes,
+                                        double* posterior) const {
+  std::fill(posterior, posterior + classes_, 0.0);
+  if (slots_.empty() || features_ == 0) return 0;
+  // Every home slot is prefetched before the probes: the table (128 KiB) is mostly out of the
+  // L1 cache, and this way the loads overlap instead of waiting in turn.
+  for (const std::uint64_t h : hashes) __builtin_prefetch(&slots_[static_cast<std::size_t>(h) & mask_]);
   std::size_t known = 0;
   alignas(64) std::uint32_t sum[16] = {};
   for (const std::uint64_t h : hashes) {

@@ -39,11 +39,14 @@ class keyword_model {
   // Writes `classes` probabilities into `posterior` and returns the number of known pairs in
   // the text (0: the posterior is uniform and should be ignored).
   std::size_t score(std::string_view normalized, double* posterior) const;
+  // Same, over the text's code points (valid UTF-8 decoded: the same n-grams).
+  std::size_t score(const char32_t* text, std::size_t size, double* posterior) const;
 
   std::size_t features() const { return features_; }
   std::size_t memory_bytes() const;
 
  private:
+  std::size_t score_hashes(const std::vector<std::uint64_t>& hashes, double* posterior) const;
 
   std::size_t classes_;
   int max_n_;
