@@ -71,15 +71,25 @@ bool code_points::decode(std::string_view text) {
     at.resize(text.size() + 1);
   }
   std::size_t n = 0;
+  const auto* bytes = reinterpret_cast<const unsigned char*>(text.data());
   for (std::size_t p = 0; p < text.size(); ++n) {
-    const auto b0 = static_cast<unsigned char>(text[p]);
+    const unsigned char b0 = bytes[p];
     char32_t c = b0;
     std::size_t len = 1;
-    if (b0 >= 0x80) {
+    if (b0 >= 0xE0 && b0 < 0xF0 && p + 2 < text.size() && (bytes[p + 1] & 0xC0) == 0x80 &&
+        (bytes[p + 2] & 0xC0) == 0x80) {
+      // Most characters: three bytes (Chinese), where only overlong forms and surrogates are
+      // not valid and neither of the two folding characters can be.
+      c = ((b0 & 0x0Fu) << 12) | ((bytes[p + 1] & 0x3Fu) << 6) | (bytes[p + 2] & 0x3Fu);
+      if (c < 0x800 || (c >= 0xD800 && c <= 0xDFFF) || c == 0x212A) return false;
+      len = 3;
+    } else if (b0 >= 0x80) {
       len = detail::decode(text, p, c);
       if (len == 0 || c == 0x212A || c == 0x17F) return false;
+    } else {
+      c = lower(c);
     }
-    cp[n] = lower(c);
+    cp[n] = c;
     at[n] = static_cast<std::uint32_t>(p);
     p += len;
   }
