@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 namespace shouhou::intents::detail {
 namespace {
@@ -118,6 +121,10 @@ void keyword_model::train() {
     }
   }
   counts_ = {};
+  fingerprints_.resize(slots_.size() + 8);
+  for (std::size_t i = 0; i < fingerprints_.size(); ++i) {
+    fingerprints_[i] = slots_[i & mask_].fingerprint();
+  }
 }
 
 std::size_t keyword_model::score(std::string_view normalized, double* posterior) const {
@@ -146,21 +153,20 @@ std::size_t keyword_model::score_hashes(const std::vector<std::uint64_t>& hashes
                                         double* posterior) const {
   std::fill(posterior, posterior + classes_, 0.0);
   if (slots_.empty() || features_ == 0) return 0;
-  // Every home slot is prefetched before the probes: the table (128 KiB) is mostly out of the
-  // L1 cache, and this way the loads overlap instead of waiting in turn.
-  for (const std::uint64_t h : hashes) __builtin_prefetch(&slots_[static_cast<std::size_t>(h) & mask_]);
-  std::size_t known = 0;
-  alignas(64) std::uint32_t sum[16] = {};
+  // Two passes: find each n-gram's slot in the fingerprints (32 KiB, mostly in the L1 cache),
+  // prefetching the rows of those found, then add the rows. The loads of rows overlap instead
+  // of waiting in turn.
+  thread_local std::vector<std::uint32_t> found;
+  found.clear();
   for (const std::uint64_t h : hashes) {
-    const std::uint32_t f = fingerprint_of(h);
-    std::size_t at = static_cast<std::size_t>(h) & mask_;
-    std::uint32_t there = slots_[at].fingerprint();
-    while (there != 0 && there != f) {
-      at = (at + 1) & mask_;
-      there = slots_[at].fingerprint();
-    }
-    if (there != f) continue;
-    ++known;
+    const std::size_t at = find(h);
+    if (at == k_missing) continue;
+    __builtin_prefetch(&slots_[at]);
+    found.push_back(static_cast<std::uint32_t>(at));
+  }
+  const std::size_t known = found.size();
+  alignas(64) std::uint32_t sum[16] = {};
+  for (const std::uint32_t at : found) {
     const std::uint8_t* row = slots_[at].bytes;
     for (std::size_t c = 0; c < 16; ++c) sum[c] += row[c];
   }
@@ -185,8 +191,38 @@ std::size_t keyword_model::score_hashes(const std::vector<std::uint64_t>& hashes
   return known;
 }
 
+std::size_t keyword_model::find(std::uint64_t h) const {
+  const std::uint32_t f = fingerprint_of(h);
+  std::size_t at = static_cast<std::size_t>(h) & mask_;
+#ifdef __SSE2__
+  // Eight fingerprints at once: the probe ends at the first that is f or empty (f is never 0).
+  // fingerprints_ repeats its first eight at the end, so a window may run past the last slot.
+  const __m128i want = _mm_set1_epi32(static_cast<int>(f));
+  const __m128i empty = _mm_setzero_si128();
+  for (;;) {
+    const auto* p = reinterpret_cast<const __m128i*>(&fingerprints_[at]);
+    const __m128i a = _mm_loadu_si128(p);
+    const __m128i b = _mm_loadu_si128(p + 1);
+    const int stop =
+        _mm_movemask_ps(_mm_castsi128_ps(_mm_or_si128(_mm_cmpeq_epi32(a, want), _mm_cmpeq_epi32(a, empty)))) |
+        (_mm_movemask_ps(_mm_castsi128_ps(_mm_or_si128(_mm_cmpeq_epi32(b, want), _mm_cmpeq_epi32(b, empty))))
+         << 4);
+    if (stop != 0) {
+      at += static_cast<std::size_t>(__builtin_ctz(static_cast<unsigned>(stop)));
+      return fingerprints_[at] == f ? at & mask_ : k_missing;
+    }
+    at = (at + 8) & mask_;
+  }
+#else
+  for (;; at = (at + 1) & mask_) {
+    if (fingerprints_[at] == f) return at;
+    if (fingerprints_[at] == 0) return k_missing;
+  }
+#endif
+}
+
 std::size_t keyword_model::memory_bytes() const {
-  return slots_.capacity() * sizeof(slot) +
+  return slots_.capacity() * sizeof(slot) + fingerprints_.capacity() * sizeof(std::uint32_t) +
          class_total_.capacity() * sizeof(double);
 }
 

@@ -47,6 +47,10 @@ class keyword_model {
 
  private:
   std::size_t score_hashes(const std::vector<std::uint64_t>& hashes, double* posterior) const;
+  // The slot holding the n-gram of hash `h`, or k_missing: the first slot from h's home on whose
+  // fingerprint is h's or empty (an unknown n-gram may share a known one's fingerprint, rarely).
+  static constexpr std::size_t k_missing = ~std::size_t{0};
+  std::size_t find(std::uint64_t h) const;
 
   std::size_t classes_;
   int max_n_;
@@ -75,6 +79,9 @@ class keyword_model {
   };
   static_assert(sizeof(slot) == 16);
   std::vector<slot> slots_;
+  // The slots' fingerprints alone, followed by the first eight again: probing reads 4 bytes a
+  // slot instead of a 16-byte slot, and up to eight slots at once.
+  std::vector<std::uint32_t> fingerprints_;
   std::array<double, k_max_classes> floor_{};
   std::size_t mask_ = 0;
   std::size_t features_ = 0;
