@@ -127,43 +127,42 @@ void keyword_model::train() {
   }
 }
 
+// The n-grams are looked up as they come, in the fingerprints (32 KiB, mostly in the L1 cache),
+// and the rows of those found prefetched; the rows are added afterwards, so that their loads
+// overlap instead of waiting in turn.
 std::size_t keyword_model::score(std::string_view normalized, double* posterior) const {
-  thread_local std::vector<std::uint64_t> hashes;
-  hashes.clear();
+  thread_local std::vector<std::uint32_t> found;
+  found.clear();
   if (!slots_.empty()) {
-    for_each_gram(normalized, max_n_, [&](std::uint64_t key) { hashes.push_back(mix(key)); });
+    for_each_gram(normalized, max_n_, [&](std::uint64_t key) { look_up(key, found); });
   }
-  return score_hashes(hashes, posterior);
+  return add_rows(found, posterior);
 }
 
 std::size_t keyword_model::score(const char32_t* text, std::size_t size, double* posterior) const {
-  thread_local std::vector<std::uint64_t> hashes;
-  hashes.clear();
+  thread_local std::vector<std::uint32_t> found;
+  found.clear();
   if (!slots_.empty()) {
     char32_t prev = 0;
     char32_t prev2 = 0;
     for (std::size_t i = 0; i < size; ++i) {
-      next_char(text[i], max_n_, prev, prev2, [&](std::uint64_t key) { hashes.push_back(mix(key)); });
+      next_char(text[i], max_n_, prev, prev2, [&](std::uint64_t key) { look_up(key, found); });
     }
   }
-  return score_hashes(hashes, posterior);
+  return add_rows(found, posterior);
 }
 
-std::size_t keyword_model::score_hashes(const std::vector<std::uint64_t>& hashes,
-                                        double* posterior) const {
+void keyword_model::look_up(std::uint64_t key, std::vector<std::uint32_t>& found) const {
+  const std::size_t at = find(mix(key));
+  if (at == k_missing) return;
+  __builtin_prefetch(&slots_[at]);
+  found.push_back(static_cast<std::uint32_t>(at));
+}
+
+std::size_t keyword_model::add_rows(const std::vector<std::uint32_t>& found,
+                                    double* posterior) const {
   std::fill(posterior, posterior + classes_, 0.0);
   if (slots_.empty() || features_ == 0) return 0;
-  // Two passes: find each n-gram's slot in the fingerprints (32 KiB, mostly in the L1 cache),
-  // prefetching the rows of those found, then add the rows. The loads of rows overlap instead
-  // of waiting in turn.
-  thread_local std::vector<std::uint32_t> found;
-  found.clear();
-  for (const std::uint64_t h : hashes) {
-    const std::size_t at = find(h);
-    if (at == k_missing) continue;
-    __builtin_prefetch(&slots_[at]);
-    found.push_back(static_cast<std::uint32_t>(at));
-  }
   const std::size_t known = found.size();
   alignas(64) std::uint32_t sum[16] = {};
   for (const std::uint32_t at : found) {

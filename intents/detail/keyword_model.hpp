@@ -46,7 +46,9 @@ class keyword_model {
   std::size_t memory_bytes() const;
 
  private:
-  std::size_t score_hashes(const std::vector<std::uint64_t>& hashes, double* posterior) const;
+  // Appends the slot of n-gram `key` to `found` when the table knows it.
+  void look_up(std::uint64_t key, std::vector<std::uint32_t>& found) const;
+  std::size_t add_rows(const std::vector<std::uint32_t>& found, double* posterior) const;
   // The slot holding the n-gram of hash `h`, or k_missing: the first slot from h's home on whose
   // fingerprint is h's or empty (an unknown n-gram may share a known one's fingerprint, rarely).
   static constexpr std::size_t k_missing = ~std::size_t{0};
