@@ -256,7 +256,8 @@ bool may_hold_entities(const char32_t* text, std::size_t size) {
   for (std::size_t i = 0; i < size; ++i) {
     const char32_t cp = text[i];
     if (cp >= '0' && cp <= '9') return true;
-    if (i + 1 < size && chinese_digit(cp) != 0 &&
+    // As chinese_counts: a Chinese digit before a classifier, but not 一个.
+    if (i + 1 < size && chinese_digit(cp) != 0 && !(cp == U'一' && text[i + 1] == U'个') &&
         std::find(classifiers.begin(), classifiers.end(), text[i + 1]) != classifiers.end()) {
       return true;
     }
