@@ -556,9 +556,6 @@ struct engine::impl {
   // by walking a trie, not by the regex set: a set over them all builds ~10 MiB of DFA states,
   // and every byte of a message then costs a cache miss.
   detail::phrase_index index;
-  // Per rule: its phrases are in the index, and all of them (no other alternative is left).
-  std::vector<std::uint8_t> indexed;
-  std::vector<std::uint8_t> only_indexed;
   // The other alternatives, one entry per rule that has any (joined by '|'), matched once per
   // message; set_rule maps an entry to its rule.
   std::unique_ptr<RE2::Set> set;
@@ -643,8 +640,6 @@ engine::load_result engine::load(const std::filesystem::path& dir, engine_option
       result.errors.push_back(file_error{r.file, r.line, r.column, "too many phrases"});
       continue;
     }
-    p->indexed.push_back(phrases.empty() ? 0 : 1);
-    p->only_indexed.push_back(rest.empty() ? 1 : 0);
     p->context_sensitive.push_back(context_sensitive ? 1 : 0);
     p->first_chars.push_back(first_chars_of(r));
     p->target.push_back(target_index(r.target));
@@ -729,6 +724,7 @@ struct scratch {
   std::vector<detail::phrase_index::occurrence> occurrences;  // of indexed rules, by start
   std::vector<int> fired;
   std::vector<int> more;             // fired in a part of the text
+  std::vector<std::uint8_t> set_hit;  // per rule: its alternatives in the set matched
   std::vector<std::uint8_t> placed;  // per rule: k_bad, k_boosted bits
   markers marks;
   std::vector<hit> hits;
@@ -820,8 +816,13 @@ classification engine::classify(std::string_view raw, bool explain) const {
   }
   std::sort(fired.begin(), fired.end());
   fired.erase(std::unique(fired.begin(), fired.end()), fired.end());
-  // Indexed rules are placed from their occurrences, unless every rule goes through its regex.
-  const auto indexed = [&](std::size_t i) { return !one_by_one && m.only_indexed[i] != 0; };
+  // A rule whose alternatives in the set did not match (most rules have none there) matched
+  // only where the index found it: it is placed from those occurrences, with no regex work.
+  s.set_hit.assign(m.rules.size(), 0);
+  if (!one_by_one) {
+    for (const int k : s.more) s.set_hit[m.set_rule[static_cast<std::size_t>(k)]] = 1;
+  }
+  const auto indexed = [&](std::size_t i) { return !one_by_one && s.set_hit[i] == 0; };
 
   std::array<double, k_targets> score{};
   std::array<double, k_targets> penalty{};
@@ -841,9 +842,9 @@ classification engine::classify(std::string_view raw, bool explain) const {
   const bool look =
       has_contrast || !s.marks.negations.empty() || !s.marks.suppositions.empty();
   bool search_all = one_by_one;  // search every fired rule
-  // The sets run only for rules with alternatives outside the index.
+  // The sets run again only for rules whose alternatives there matched.
   const bool need_sets = !one_by_one && std::any_of(fired.begin(), fired.end(), [&](int i) {
-    return m.only_indexed[static_cast<std::size_t>(i)] == 0;
+    return s.set_hit[static_cast<std::size_t>(i)] != 0;
   });
   if (look) s.placed.assign(m.rules.size(), 0);
   if (look && !one_by_one) {
@@ -875,7 +876,7 @@ classification engine::classify(std::string_view raw, bool explain) const {
       // Run the anchored set only when a fired rule can start with the character there.
       const char32_t c = code_point_at(text, at);
       const bool any = std::any_of(fired.begin(), fired.end(), [&](int i) {
-        if (m.only_indexed[static_cast<std::size_t>(i)] != 0) return false;
+        if (s.set_hit[static_cast<std::size_t>(i)] == 0) return false;
         const auto& first = m.first_chars[static_cast<std::size_t>(i)];
         return first.empty() || std::binary_search(first.begin(), first.end(), c);
       });
