@@ -1083,7 +1083,10 @@ classification engine::classify(std::string_view raw, bool explain) const {
     const double fs = score[k_reasons.size() + f];
     if (fs > 0 && fs >= m.flag_threshold[f]) out.flags.emplace_back(k_flags[f]);
   }
-  if (!decoded || detail::may_hold_entities(s.chars.cp.data(), s.chars.size)) {
+  if (decoded) {
+    detail::extract_entities_into(text, s.chars.cp.data(), s.chars.at.data(), s.chars.size,
+                                  out.entities);
+  } else {
     detail::extract_entities_into(text, out.entities);
   }
 

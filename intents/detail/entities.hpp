@@ -16,6 +16,7 @@
 //   ("2件").
 // Values appear once per kind and value, in the order found. Thread-safe: no shared state.
 
+#include <cstdint>
 #include <string_view>
 #include <vector>
 
@@ -28,9 +29,9 @@ std::vector<entity> extract_entities(std::string_view normalized);
 // Same, appending to `out`.
 void extract_entities_into(std::string_view normalized, std::vector<entity>& out);
 
-// False when the text, as code points, holds no entity: no ASCII digit and no Chinese digit
-// before a classifier (一个 aside). Most messages hold none; this test costs a tenth of the
-// scan.
-bool may_hold_entities(const char32_t* text, std::size_t size);
+// Same, given the text's characters and their byte offsets as well: the characters show where
+// digits are, so most of the text is not scanned at all.
+void extract_entities_into(std::string_view normalized, const char32_t* chars,
+                           const std::uint32_t* at, std::size_t size, std::vector<entity>& out);
 
 }  // namespace shouhou::intents::detail
