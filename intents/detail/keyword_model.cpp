@@ -127,6 +127,43 @@ void keyword_model::train() {
   }
 }
 
+inline std::size_t keyword_model::find(std::uint64_t h) const {
+  const std::uint32_t f = fingerprint_of(h);
+  std::size_t at = static_cast<std::size_t>(h) & mask_;
+#ifdef __SSE2__
+  // Eight fingerprints at once: the probe ends at the first that is f or empty (f is never 0).
+  // fingerprints_ repeats its first eight at the end, so a window may run past the last slot.
+  const __m128i want = _mm_set1_epi32(static_cast<int>(f));
+  const __m128i empty = _mm_setzero_si128();
+  for (;;) {
+    const auto* p = reinterpret_cast<const __m128i*>(&fingerprints_[at]);
+    const __m128i a = _mm_loadu_si128(p);
+    const __m128i b = _mm_loadu_si128(p + 1);
+    const int stop =
+        _mm_movemask_ps(_mm_castsi128_ps(_mm_or_si128(_mm_cmpeq_epi32(a, want), _mm_cmpeq_epi32(a, empty)))) |
+        (_mm_movemask_ps(_mm_castsi128_ps(_mm_or_si128(_mm_cmpeq_epi32(b, want), _mm_cmpeq_epi32(b, empty))))
+         << 4);
+    if (stop != 0) {
+      at += static_cast<std::size_t>(__builtin_ctz(static_cast<unsigned>(stop)));
+      return fingerprints_[at] == f ? at & mask_ : k_missing;
+    }
+    at = (at + 8) & mask_;
+  }
+#else
+  for (;; at = (at + 1) & mask_) {
+    if (fingerprints_[at] == f) return at;
+    if (fingerprints_[at] == 0) return k_missing;
+  }
+#endif
+}
+
+inline void keyword_model::look_up(std::uint64_t key, std::vector<std::uint32_t>& found) const {
+  const std::size_t at = find(mix(key));
+  if (at == k_missing) return;
+  __builtin_prefetch(&slots_[at]);
+  found.push_back(static_cast<std::uint32_t>(at));
+}
+
 // The n-grams are looked up as they come, in the fingerprints (32 KiB, mostly in the L1 cache),
 // and the rows of those found prefetched; the rows are added afterwards, so that their loads
 // overlap instead of waiting in turn.
@@ -152,12 +189,6 @@ std::size_t keyword_model::score(const char32_t* text, std::size_t size, double*
   return add_rows(found, posterior);
 }
 
-void keyword_model::look_up(std::uint64_t key, std::vector<std::uint32_t>& found) const {
-  const std::size_t at = find(mix(key));
-  if (at == k_missing) return;
-  __builtin_prefetch(&slots_[at]);
-  found.push_back(static_cast<std::uint32_t>(at));
-}
 
 std::size_t keyword_model::add_rows(const std::vector<std::uint32_t>& found,
                                     double* posterior) const {
@@ -188,36 +219,6 @@ std::size_t keyword_model::add_rows(const std::vector<std::uint32_t>& found,
   }
   for (std::size_t c = 0; c < classes_; ++c) posterior[c] /= total;
   return known;
-}
-
-std::size_t keyword_model::find(std::uint64_t h) const {
-  const std::uint32_t f = fingerprint_of(h);
-  std::size_t at = static_cast<std::size_t>(h) & mask_;
-#ifdef __SSE2__
-  // Eight fingerprints at once: the probe ends at the first that is f or empty (f is never 0).
-  // fingerprints_ repeats its first eight at the end, so a window may run past the last slot.
-  const __m128i want = _mm_set1_epi32(static_cast<int>(f));
-  const __m128i empty = _mm_setzero_si128();
-  for (;;) {
-    const auto* p = reinterpret_cast<const __m128i*>(&fingerprints_[at]);
-    const __m128i a = _mm_loadu_si128(p);
-    const __m128i b = _mm_loadu_si128(p + 1);
-    const int stop =
-        _mm_movemask_ps(_mm_castsi128_ps(_mm_or_si128(_mm_cmpeq_epi32(a, want), _mm_cmpeq_epi32(a, empty)))) |
-        (_mm_movemask_ps(_mm_castsi128_ps(_mm_or_si128(_mm_cmpeq_epi32(b, want), _mm_cmpeq_epi32(b, empty))))
-         << 4);
-    if (stop != 0) {
-      at += static_cast<std::size_t>(__builtin_ctz(static_cast<unsigned>(stop)));
-      return fingerprints_[at] == f ? at & mask_ : k_missing;
-    }
-    at = (at + 8) & mask_;
-  }
-#else
-  for (;; at = (at + 1) & mask_) {
-    if (fingerprints_[at] == f) return at;
-    if (fingerprints_[at] == 0) return k_missing;
-  }
-#endif
 }
 
 std::size_t keyword_model::memory_bytes() const {
