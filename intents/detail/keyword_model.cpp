@@ -125,6 +125,15 @@ void keyword_model::train() {
   for (std::size_t i = 0; i < fingerprints_.size(); ++i) {
     fingerprints_[i] = slots_[i & mask_].fingerprint();
   }
+  // Single Chinese characters are half the look-ups: their answers, computed once.
+  han_slot_.clear();
+  if (slots_.size() < 0xFFFF) {
+    han_slot_.resize(k_han_end - k_han_first);
+    for (char32_t cp = k_han_first; cp < k_han_end; ++cp) {
+      const std::size_t at = find(mix(cp));
+      han_slot_[cp - k_han_first] = at == k_missing ? 0 : static_cast<std::uint16_t>(at + 1);
+    }
+  }
 }
 
 inline std::size_t keyword_model::find(std::uint64_t h) const {
@@ -158,8 +167,15 @@ inline std::size_t keyword_model::find(std::uint64_t h) const {
 }
 
 inline void keyword_model::look_up(std::uint64_t key, std::vector<std::uint32_t>& found) const {
-  const std::size_t at = find(mix(key));
-  if (at == k_missing) return;
+  std::size_t at = 0;
+  if (key >= k_han_first && key < k_han_end && !han_slot_.empty()) {
+    const std::uint16_t known = han_slot_[key - k_han_first];
+    if (known == 0) return;
+    at = known - 1u;
+  } else {
+    at = find(mix(key));
+    if (at == k_missing) return;
+  }
   __builtin_prefetch(&slots_[at]);
   found.push_back(static_cast<std::uint32_t>(at));
 }

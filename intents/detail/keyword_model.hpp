@@ -84,6 +84,11 @@ class keyword_model {
   // The slots' fingerprints alone, followed by the first eight again: probing reads 4 bytes a
   // slot instead of a 16-byte slot, and up to eight slots at once.
   std::vector<std::uint32_t> fingerprints_;
+  // Per CJK ideograph (U+4E00..U+9FFF): what find() gives for it as a unigram, as slot + 1, or 0
+  // when unknown (42 KiB; empty for a table of 65,535 slots or more).
+  static constexpr char32_t k_han_first = 0x4E00;
+  static constexpr char32_t k_han_end = 0xA000;
+  std::vector<std::uint16_t> han_slot_;
   std::array<double, k_max_classes> floor_{};
   std::size_t mask_ = 0;
   std::size_t features_ = 0;
