@@ -13,6 +13,7 @@
 #include "intents/detail/intent_file.hpp"
 #include "intents/detail/keyword_model.hpp"
 #include "intents/detail/normalize.hpp"
+#include "intents/detail/phrase_index.hpp"
 #include "intents/reasons.hpp"
 
 namespace shouhou::intents {
@@ -38,6 +39,10 @@ constexpr int k_model_max_n = 2;
 constexpr double k_model_min_count = 2.0;
 
 constexpr int64_t k_set_max_mem = 64 << 20;
+// An alternative expanding to more phrases than this stays in the regex set: past it, a cross
+// product of groups is better left to the DFA. (256, 1,024 and 8,192 measured the same with the
+// shipped files: the trie's size hardly matters, most walks end at the first probe.)
+constexpr std::size_t k_max_alternative_phrases = 1024;
 constexpr int64_t k_rule_max_mem = 2 << 20;
 
 constexpr std::size_t k_targets = k_reasons.size() + k_flags.size();
@@ -275,17 +280,121 @@ std::vector<char32_t> first_chars_of(const rule& r) {
   return out;
 }
 
-// Every string `r` matches, ASCII lower-cased, when it is a list of literal phrases; else empty.
-std::vector<std::string> phrases_of(const rule& r) {
-  std::vector<std::string> out =
-      r.regex == RE2::QuoteMeta(r.text) ? std::vector<std::string>{r.text} : literal_phrases(r.regex);
-  for (auto& phrase : out) {
-    if (phrase.empty()) return {};
-    for (char& c : phrase) {
-      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+// The top-level alternatives of a pattern ("a|(b|c)d" gives "a" and "(b|c)d"); the whole
+// pattern when it sets flags ("(?i)..."), which reach across alternatives.
+std::vector<std::string_view> alternatives(std::string_view re) {
+  std::vector<std::string_view> out;
+  int depth = 0;
+  bool in_class = false;
+  std::size_t from = 0;
+  for (std::size_t i = 0; i < re.size(); ++i) {
+    const char c = re[i];
+    if (c == '\\') {
+      ++i;
+    } else if (in_class) {
+      if (c == ']') in_class = false;
+    } else if (c == '[') {
+      in_class = true;
+      if (i + 1 < re.size() && re[i + 1] == '^') ++i;
+      if (i + 1 < re.size() && re[i + 1] == ']') ++i;
+    } else if (c == '(') {
+      if (i + 1 < re.size() && re[i + 1] == '?' && !(i + 2 < re.size() && re[i + 2] == ':')) {
+        return {re};
+      }
+      ++depth;
+    } else if (c == ')') {
+      --depth;
+    } else if (c == '|' && depth == 0) {
+      out.push_back(re.substr(from, i - from));
+      from = i + 1;
     }
   }
+  out.push_back(re.substr(from));
   return out;
+}
+
+// Appends to `out` the phrases of a sequence of literal characters (ASCII lower-cased; `\.`
+// and other escaped ASCII signs stand for themselves). False when it holds anything else, or a
+// character that case-insensitive matching could compare with another one.
+bool literal_run(std::string_view run, std::string& out) {
+  for (std::size_t i = 0; i < run.size();) {
+    char c = run[i];
+    if (c == '\\') {
+      if (i + 1 >= run.size()) return false;
+      c = run[i + 1];
+      const bool sign = static_cast<unsigned char>(c) < 0x80 && !(c >= '0' && c <= '9') &&
+                        !(c >= 'a' && c <= 'z') && !(c >= 'A' && c <= 'Z');
+      if (!sign) return false;
+      out += c;
+      i += 2;
+      continue;
+    }
+    if (std::string_view("()[].*+?{}^$|").find(c) != std::string_view::npos) return false;
+    const std::size_t len = first_char_len(run, i);
+    if (!detail::is_caseless_char(code_point_at(run, i))) return false;
+    if (len == 1) {
+      out += c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+    } else {
+      out.append(run.substr(i, len));
+    }
+    i += len;
+  }
+  return true;
+}
+
+// Every string one alternative matches when it is a sequence of literal characters and groups of
+// literal alternatives, each optionally followed by '?': "(压|摔)(碎|坏)了?" gives 8 phrases.
+// False for anything else (classes, repeats, anchors, nested groups) or past `limit` phrases.
+bool alternative_phrases(std::string_view alt, std::size_t limit, std::vector<std::string>& out) {
+  std::vector<std::string> partial = {""};
+  std::vector<std::string> options;
+  std::vector<std::string> next;
+  for (std::size_t i = 0; i < alt.size();) {
+    options.clear();
+    if (alt[i] == '(') {
+      std::size_t close = i + 1;
+      while (close < alt.size() && alt[close] != ')') close += alt[close] == '\\' ? 2 : 1;
+      if (close >= alt.size()) return false;
+      std::string_view inside = alt.substr(i + 1, close - i - 1);
+      if (inside.starts_with("?:")) inside.remove_prefix(2);
+      std::size_t from = 0;
+      for (std::size_t j = 0; j <= inside.size(); ++j) {
+        if (j < inside.size() && inside[j] == '\\') {
+          ++j;
+          continue;
+        }
+        if (j == inside.size() || inside[j] == '|') {
+          options.emplace_back();
+          if (!literal_run(inside.substr(from, j - from), options.back())) return false;
+          from = j + 1;
+        }
+      }
+      i = close + 1;
+    } else {
+      const std::size_t len = alt[i] == '\\' ? 2 : first_char_len(alt, i);
+      options.emplace_back();
+      if (!literal_run(alt.substr(i, len), options.back())) return false;
+      i += len;
+    }
+    if (i < alt.size() && alt[i] == '?') {
+      options.emplace_back();
+      ++i;
+    }
+    if (i < alt.size() && std::string_view("*+{").find(alt[i]) != std::string_view::npos) {
+      return false;
+    }
+    next.clear();
+    for (const auto& p : partial) {
+      for (const auto& o : options) next.push_back(p + o);
+    }
+    if (next.size() > limit) return false;
+    partial.swap(next);
+  }
+  for (auto& p : partial) {
+    if (p.empty()) return false;
+    out.push_back(std::move(p));
+  }
+  return true;
 }
 
 // A clause ends at ASCII punctuation or a space (the normaliser made them ASCII).
@@ -355,7 +464,8 @@ struct markers {
   std::size_t contrast = std::string_view::npos;
 };
 
-void find_markers(std::string_view text, markers& out) {
+// `chars`: the text decoded, or null when it is not valid UTF-8 (then the bytes are walked).
+void find_markers(std::string_view text, const detail::code_points* chars, markers& out) {
   out.negations.clear();
   out.suppositions.clear();
   out.contrast = std::string_view::npos;
@@ -366,19 +476,8 @@ void find_markers(std::string_view text, markers& out) {
     }
   };
   bool in_supposition = false;
-  for (std::size_t p = 0; p < text.size();) {
-    const auto lead = static_cast<unsigned char>(text[p]);
-    if (lead < 0xE0 || lead >= 0xF0) {
-      if (is_clause_break(text[p])) in_supposition = false;
-      p += first_char_len(text, p);
-      continue;
-    }
-    // Only a few first characters can start a marker; compare whole words only for them.
-    const char32_t cp = cjk_at(text, p);
-    if (!is_marker_start(cp)) {
-      p += 3;
-      continue;
-    }
+  // The character `cp` at byte `p` may start a marker.
+  const auto at_marker = [&](std::size_t p, char32_t cp) {
     switch (cp) {
       case U'不': case U'没': case U'无': case U'未': case U'别': case U'并': {
         for (const auto neg : k_negators) {
@@ -423,6 +522,28 @@ void find_markers(std::string_view text, markers& out) {
       default:
         break;
     }
+  };
+  if (chars != nullptr) {
+    for (std::size_t i = 0; i < chars->size; ++i) {
+      const char32_t cp = chars->cp[i];
+      if (cp < 0x80) {
+        if (is_clause_break(static_cast<char>(cp))) in_supposition = false;
+      } else if (is_marker_start(cp)) {
+        at_marker(chars->at[i], cp);
+      }
+    }
+    return;
+  }
+  for (std::size_t p = 0; p < text.size();) {
+    const auto lead = static_cast<unsigned char>(text[p]);
+    if (lead < 0xE0 || lead >= 0xF0) {
+      if (is_clause_break(text[p])) in_supposition = false;
+      p += first_char_len(text, p);
+      continue;
+    }
+    // Only a few first characters can start a marker; compare whole words only for them.
+    const char32_t cp = cjk_at(text, p);
+    if (is_marker_start(cp)) at_marker(p, cp);
     p += 3;
   }
 }
@@ -435,9 +556,16 @@ struct engine::impl {
   std::vector<std::size_t> target;            // per rule: index into reasons then flags
   std::vector<std::string> where;             // per rule: "file.yaml:line"
   std::vector<std::unique_ptr<RE2>> regexes;  // per rule, to find where it matched
-  std::unique_ptr<RE2::Set> set;              // every rule, matched once per message
-  // The same rules anchored at the start: which rules match right after a negator.
+  // The alternatives of rules that are lists of literal phrases (most of them), by rule. Found
+  // by walking a trie, not by the regex set: a set over them all builds ~10 MiB of DFA states,
+  // and every byte of a message then costs a cache miss.
+  detail::phrase_index index;
+  // The other alternatives, one entry per rule that has any (joined by '|'), matched once per
+  // message; set_rule maps an entry to its rule.
+  std::unique_ptr<RE2::Set> set;
+  // The same anchored at the start: which rules match right after a negator.
   std::unique_ptr<RE2::Set> anchored;
+  std::vector<std::uint32_t> set_rule;
   // Per rule: the pattern depends on what precedes the match (^, \b, \B, \A), so matching it on
   // a suffix of the text could differ; such rules are placed by the exact search.
   std::vector<std::uint8_t> context_sensitive;
@@ -445,11 +573,6 @@ struct engine::impl {
   // phrases; empty when unknown (any character). Lets most negation points and tie-breaks skip
   // the regex engine.
   std::vector<std::vector<char32_t>> first_chars;
-  // Per rule: every string it matches, when it is a list of literal phrases (most rules are),
-  // ASCII lower-cased like messages; else empty. Where such a rule matched is found by
-  // comparing bytes, not by the regex engine: cheaper, and it leaves the set's DFA states
-  // in the cache.
-  std::vector<std::vector<std::string>> phrases;
   std::array<double, k_flags.size()> flag_threshold{};
   // Reasons with `fallback: true` (refund_request): set aside when another reason is stated.
   std::array<bool, k_reasons.size()> fallback{};
@@ -498,16 +621,34 @@ engine::load_result engine::load(const std::filesystem::path& dir, engine_option
           "list the phrases instead (碎了|裂了|破了)");
       continue;
     }
+    const bool context_sensitive = depends_on_context(r.regex);
+    // Alternatives that are lists of phrases go to the index, the rest to the set.
+    std::vector<std::string> phrases;
+    std::string rest;
+    for (const std::string_view alt : alternatives(r.regex)) {
+      const std::size_t before = phrases.size();
+      if (context_sensitive || !alternative_phrases(alt, k_max_alternative_phrases, phrases)) {
+        phrases.resize(before);
+        if (!rest.empty()) rest += '|';
+        rest.append(alt);
+      }
+    }
     std::string set_error;
-    if (p->set->Add(r.regex, &set_error) < 0 || p->anchored->Add(r.regex, &set_error) < 0) {
+    if (!rest.empty() && (p->set->Add(rest, &set_error) < 0 || p->anchored->Add(rest, &set_error) < 0)) {
       error("bad pattern: " + set_error);
       continue;
     }
-    p->context_sensitive.push_back(depends_on_context(r.regex) ? 1 : 0);
+    const auto id = static_cast<std::uint32_t>(p->rules.size());
+    if (!rest.empty()) p->set_rule.push_back(id);
+    bool all_added = true;
+    for (const auto& phrase : phrases) all_added = p->index.add(phrase, id) && all_added;
+    if (!all_added) {
+      // The trie holds a million characters, a hundred times the shipped files' phrases.
+      result.errors.push_back(file_error{r.file, r.line, r.column, "too many phrases in all"});
+      continue;
+    }
+    p->context_sensitive.push_back(context_sensitive ? 1 : 0);
     p->first_chars.push_back(first_chars_of(r));
-    p->phrases.push_back(p->context_sensitive.back() != 0 || p->first_chars.back().empty()
-                             ? std::vector<std::string>{}
-                             : phrases_of(r));
     p->target.push_back(target_index(r.target));
     p->where.push_back(std::filesystem::path(r.file).filename().string() + ":" +
                        std::to_string(r.line));
@@ -518,7 +659,8 @@ engine::load_result engine::load(const std::filesystem::path& dir, engine_option
     result.errors.push_back(file_error{dir.string(), 0, 0, "the intent files define no patterns"});
   }
   if (!result.errors.empty()) return result;
-  if (!p->set->Compile() || !p->anchored->Compile()) {
+  p->index.build();
+  if (!p->set_rule.empty() && (!p->set->Compile() || !p->anchored->Compile())) {
     result.errors.push_back(
         file_error{dir.string(), 0, 0, "the patterns together exceed the matcher's memory budget"});
     return result;
@@ -585,8 +727,11 @@ struct hit {
 
 struct scratch {
   std::string text;
+  detail::code_points chars;
+  std::vector<detail::phrase_index::occurrence> occurrences;  // of indexed rules, by start
   std::vector<int> fired;
   std::vector<int> more;             // fired in a part of the text
+  std::vector<std::uint8_t> set_hit;  // per rule: its alternatives in the set matched
   std::vector<std::uint8_t> placed;  // per rule: k_bad, k_boosted bits
   markers marks;
   std::vector<hit> hits;
@@ -603,24 +748,22 @@ scratch& thread_scratch() {
 }  // namespace
 
 std::size_t engine::match_only(std::string_view normalized_text) const {
-  std::vector<int>& fired = thread_scratch().fired;
-  fired.clear();
-  impl_->set->Match(normalized_text, &fired);
-  return fired.size();
+  scratch& s = thread_scratch();
+  s.occurrences.clear();
+  if (s.chars.decode(normalized_text)) impl_->index.scan(s.chars, s.occurrences);
+  s.fired.clear();
+  if (!impl_->set_rule.empty()) impl_->set->Match(normalized_text, &s.fired);
+  return s.occurrences.size() + s.fired.size();
 }
 
 namespace {
 
-// Where literal rule `i` (m.phrases[i] not empty) next matches in `text` at or after `from`, or
-// npos: the leftmost start, as the regex engine would find it.
-std::size_t next_literal(const engine::impl& m, std::size_t i, std::string_view text,
-                         std::size_t from) {
-  const auto& first = m.first_chars[i];
-  for (std::size_t p = from; p < text.size(); p += first_char_len(text, p)) {
-    if (!std::binary_search(first.begin(), first.end(), code_point_at(text, p))) continue;
-    for (const auto& phrase : m.phrases[i]) {
-      if (has_at(text, p, phrase)) return p;
-    }
+// Where indexed rule `i` next matches at or after `from`, or npos: the leftmost start, as the
+// regex engine would find it. The occurrences are few and in start order.
+std::size_t next_occurrence(const std::vector<detail::phrase_index::occurrence>& occurrences,
+                            std::size_t i, std::size_t from) {
+  for (const auto& o : occurrences) {
+    if (o.id == i && o.start >= from) return o.start;
   }
   return std::string_view::npos;
 }
@@ -629,8 +772,8 @@ std::size_t next_literal(const engine::impl& m, std::size_t i, std::string_view 
 // With known first characters, candidate starts are tried with an anchored match (cheap);
 // otherwise one unanchored search.
 std::size_t first_position(const engine::impl& m, std::size_t i, std::string_view text,
-                           std::size_t limit) {
-  if (!m.phrases[i].empty()) return next_literal(m, i, text, 0);
+                           std::size_t limit, const scratch& s, bool indexed) {
+  if (indexed) return next_occurrence(s.occurrences, i, 0);
   const auto& first = m.first_chars[i];
   if (first.empty() || m.context_sensitive[i]) return find_from(*m.regexes[i], text, 0);
   const re2::StringPiece whole(text.data(), text.size());
@@ -656,22 +799,42 @@ classification engine::classify(std::string_view raw, bool explain) const {
 
   std::vector<int>& fired = s.fired;
   fired.clear();
-  RE2::Set::ErrorInfo info{};
-  bool fallback = false;
-  if (!m.set->Match(text, &fired, &info) && info.kind != RE2::Set::kNoError) {
-    // Out of memory in a DFA: match the rules one by one (slow but right).
+  s.occurrences.clear();
+  // The index answers for valid UTF-8 only; otherwise every rule goes through its regex.
+  const bool decoded = s.chars.decode(text);
+  bool one_by_one = !decoded;
+  if (decoded) m.index.scan(s.chars, s.occurrences);
+  bool fallback = false;  // a set ran out of memory
+  s.more.clear();
+  if (!one_by_one && !m.set_rule.empty()) {
+    RE2::Set::ErrorInfo info{};
+    if (!m.set->Match(text, &s.more, &info) && info.kind != RE2::Set::kNoError) fallback = true;
+    for (const int k : s.more) fired.push_back(static_cast<int>(m.set_rule[static_cast<std::size_t>(k)]));
+  }
+  if (one_by_one || fallback) {
+    // Slow but right.
     fired.clear();
     for (std::size_t i = 0; i < m.regexes.size(); ++i) {
       if (RE2::PartialMatch(text, *m.regexes[i])) fired.push_back(static_cast<int>(i));
     }
-    fallback = true;
+    one_by_one = true;
+  } else {
+    for (const auto& o : s.occurrences) fired.push_back(static_cast<int>(o.id));
   }
   std::sort(fired.begin(), fired.end());
+  fired.erase(std::unique(fired.begin(), fired.end()), fired.end());
+  // A rule whose alternatives in the set did not match (most rules have none there) matched
+  // only where the index found it: it is placed from those occurrences, with no regex work.
+  s.set_hit.assign(m.rules.size(), 0);
+  if (!one_by_one) {
+    for (const int k : s.more) s.set_hit[m.set_rule[static_cast<std::size_t>(k)]] = 1;
+  }
+  const auto indexed = [&](std::size_t i) { return !one_by_one && s.set_hit[i] == 0; };
 
   std::array<double, k_targets> score{};
   std::array<double, k_targets> penalty{};
   std::array<bool, k_targets> vetoed{};
-  find_markers(text, s.marks);
+  find_markers(text, decoded ? &s.chars : nullptr, s.marks);
   const std::size_t boost_from = s.marks.contrast;
   const bool has_contrast = boost_from != std::string_view::npos;
   std::vector<hit>& hits = s.hits;
@@ -685,32 +848,26 @@ classification engine::classify(std::string_view raw, bool explain) const {
   // occurrence, since it may have a good occurrence elsewhere.
   const bool look =
       has_contrast || !s.marks.negations.empty() || !s.marks.suppositions.empty();
-  bool search_all = fallback;  // a set ran out of memory: search every fired rule
-  // Literal rules are placed by comparing bytes; the sets run only for the others.
-  const bool need_sets = std::any_of(fired.begin(), fired.end(), [&](int i) {
-    return m.phrases[static_cast<std::size_t>(i)].empty();
+  bool search_all = one_by_one;  // search every fired rule
+  // The sets run again only for rules whose alternatives there matched.
+  const bool need_sets = !one_by_one && std::any_of(fired.begin(), fired.end(), [&](int i) {
+    return s.set_hit[static_cast<std::size_t>(i)] != 0;
   });
   if (look) s.placed.assign(m.rules.size(), 0);
-  if (look) {
-    // Literal rules: compare their phrases at the negation points, look for them from each
-    // supposition and from the contrast on.
-    for (const int index : fired) {
-      const auto i = static_cast<std::size_t>(index);
-      if (m.phrases[i].empty()) continue;
-      const auto& first = m.first_chars[i];
-      for (const std::uint32_t at : s.marks.negations) {
-        if (!std::binary_search(first.begin(), first.end(), code_point_at(text, at))) continue;
-        if (std::any_of(m.phrases[i].begin(), m.phrases[i].end(),
-                        [&](const std::string& phrase) { return has_at(text, at, phrase); })) {
-          s.placed[i] |= k_bad;
-        }
+  if (look && !one_by_one) {
+    // Indexed phrases: an occurrence at a negation point or from a supposition on may not
+    // count; one from the contrast on is boosted. (Suppositions are in text order.)
+    const std::size_t supposed_from =
+        s.marks.suppositions.empty() ? std::string_view::npos : s.marks.suppositions.front();
+    for (const auto& o : s.occurrences) {
+      std::uint8_t bits = 0;
+      if (o.start >= supposed_from ||
+          std::find(s.marks.negations.begin(), s.marks.negations.end(), o.start) !=
+              s.marks.negations.end()) {
+        bits |= k_bad;
       }
-      for (const std::uint32_t at : s.marks.suppositions) {
-        if (next_literal(m, i, text, at) != std::string_view::npos) s.placed[i] |= k_bad;
-      }
-      if (has_contrast && next_literal(m, i, text, boost_from) != std::string_view::npos) {
-        s.placed[i] |= k_boosted;
-      }
+      if (has_contrast && o.start >= boost_from) bits |= k_boosted;
+      s.placed[o.id] |= bits;
     }
   }
   if (look && need_sets) {
@@ -720,12 +877,13 @@ classification engine::classify(std::string_view raw, bool explain) const {
       if (!set.Match(text.substr(from), &s.more, &part) && part.kind != RE2::Set::kNoError) {
         search_all = true;
       }
-      for (const int i : s.more) s.placed[static_cast<std::size_t>(i)] |= bit;
+      for (const int k : s.more) s.placed[m.set_rule[static_cast<std::size_t>(k)]] |= bit;
     };
     for (const std::uint32_t at : s.marks.negations) {
       // Run the anchored set only when a fired rule can start with the character there.
       const char32_t c = code_point_at(text, at);
       const bool any = std::any_of(fired.begin(), fired.end(), [&](int i) {
+        if (s.set_hit[static_cast<std::size_t>(i)] == 0) return false;
         const auto& first = m.first_chars[static_cast<std::size_t>(i)];
         return first.empty() || std::binary_search(first.begin(), first.end(), c);
       });
@@ -743,7 +901,7 @@ classification engine::classify(std::string_view raw, bool explain) const {
     double mult = 1.0;
     outcome how = outcome::counted;
     std::string_view cue;
-    const bool literal = !m.phrases[i].empty();
+    const bool literal = indexed(i);
     if (look && (literal || !search_all) && !(s.placed[i] & k_bad) && !m.context_sensitive[i]) {
       if (s.placed[i] & k_boosted) {
         mult = k_contrast_boost;
@@ -754,7 +912,7 @@ classification engine::classify(std::string_view raw, bool explain) const {
       std::size_t from = 0;
       for (int n = 0; n < k_max_occurrences; ++n) {
         const std::size_t start =
-            literal ? next_literal(m, i, text, from) : find_from(*m.regexes[i], text, from);
+            literal ? next_occurrence(s.occurrences, i, from) : find_from(*m.regexes[i], text, from);
         if (start == std::string_view::npos) break;
         from = start + std::max<std::size_t>(first_char_len(text, start), 1);
         if (const std::string_view neg = negator_before(text, start); !neg.empty()) {
@@ -829,7 +987,8 @@ classification engine::classify(std::string_view raw, bool explain) const {
   for (std::size_t t = 0; t < k_reasons.size(); ++t) any_pattern = any_pattern || score[t] > 0;
   const double model_log = m.options.model_weight * k_model_log;
   if (model_log > 0) {
-    known_pairs = m.model.score(text, posterior.data());
+    known_pairs = decoded ? m.model.score(s.chars.cp.data(), s.chars.size, posterior.data())
+                          : m.model.score(text, posterior.data());
     if (known_pairs > 0 && !any_pattern) {
       // No evidence from the patterns: the model alone, only when it is sure. Its favourite gets
       // model_weight x (P - 1/13) / (1 - 1/13), as much as a weak pattern.
@@ -906,7 +1065,7 @@ classification engine::classify(std::string_view raw, bool explain) const {
             m.rules[h.rule].kind == rule_kind::negative) {
           continue;
         }
-        pos = std::min(pos, first_position(m, h.rule, text, pos));
+        pos = std::min(pos, first_position(m, h.rule, text, pos, s, indexed(h.rule)));
       }
       return pos;
     };
@@ -946,7 +1105,12 @@ classification engine::classify(std::string_view raw, bool explain) const {
     const double fs = score[k_reasons.size() + f];
     if (fs > 0 && fs >= m.flag_threshold[f]) out.flags.emplace_back(k_flags[f]);
   }
-  detail::extract_entities_into(text, out.entities);
+  if (decoded) {
+    detail::extract_entities_into(text, s.chars.cp.data(), s.chars.at.data(), s.chars.size,
+                                  out.entities);
+  } else {
+    detail::extract_entities_into(text, out.entities);
+  }
 
   if (explain) {
     if (fallback) out.explanation.emplace_back("note: the pattern set ran out of memory; matched one by one");

@@ -80,8 +80,9 @@ class engine {
   // Same, with the explanation filled when `explain` is true (whatever engine_options says).
   classification classify(std::string_view text, bool explain) const;
 
-  // Only the RE2::Set match over the normalised text: how many rules fired. For the benchmark,
-  // to show what the rest of classify() costs.
+  // Only the rule match over the normalised text (the phrase index's walk and the RE2::Set of
+  // the other alternatives): how many occurrences and set entries. For the benchmark, to show
+  // what the rest of classify() costs.
   std::size_t match_only(std::string_view normalized_text) const;
 
   const engine_stats& stats() const;

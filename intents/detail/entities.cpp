@@ -163,23 +163,12 @@ void chinese_counts(std::string_view text, std::size_t from, std::vector<entity>
   }
 }
 
-}  // namespace
-
-void extract_entities_into(std::string_view text, std::vector<entity>& out) {
-  std::size_t first_digit = std::string_view::npos;  // of a Chinese digit, for chinese_counts
-  for (std::size_t p = 0; p < text.size();) {
+// Order and waybill numbers, phones, amounts and counts written with ASCII digits, from byte
+// `from` on, where no run of letters, digits and '-' goes on from before.
+void digit_tokens(std::string_view text, std::size_t from, std::vector<entity>& out) {
+  for (std::size_t p = from; p < text.size();) {
     const char c = text[p];
     if (!is_alnum(c)) {
-      const auto b = static_cast<unsigned char>(c);
-      if (b < 0x80) {
-        ++p;
-        continue;
-      }
-      // 一..九 and 两 start with E4 or E5.
-      if (first_digit == std::string_view::npos && (b == 0xE4 || b == 0xE5) &&
-          chinese_digit(cjk_at(text, p)) != 0) {
-        first_digit = p;
-      }
       p += first_len(c);
       continue;
     }
@@ -243,7 +232,43 @@ void extract_entities_into(std::string_view text, std::vector<entity>& out) {
       }
     }
   }
-  if (first_digit != std::string_view::npos) chinese_counts(text, first_digit, out);
+}
+
+}  // namespace
+
+void extract_entities_into(std::string_view text, std::vector<entity>& out) {
+  digit_tokens(text, 0, out);
+  // 一..九 and 两 start with E4 or E5.
+  for (std::size_t p = 0; p < text.size(); p += first_len(text[p])) {
+    const auto b = static_cast<unsigned char>(text[p]);
+    if ((b == 0xE4 || b == 0xE5) && chinese_digit(cjk_at(text, p)) != 0) {
+      chinese_counts(text, p, out);
+      break;
+    }
+  }
+}
+
+void extract_entities_into(std::string_view text, const char32_t* chars,
+                           const std::uint32_t* at, std::size_t size, std::vector<entity>& out) {
+  // Tokens without an ASCII digit give nothing: start at the run holding the first digit.
+  for (std::size_t i = 0; i < size; ++i) {
+    if (chars[i] < '0' || chars[i] > '9') continue;
+    std::size_t from = at[i];
+    while (from > 0 && (is_alnum(text[from - 1]) || text[from - 1] == '-')) --from;
+    digit_tokens(text, from, out);
+    break;
+  }
+  // As chinese_counts, over the characters.
+  for (std::size_t i = 0; i + 1 < size; ++i) {
+    const char digit = chinese_digit(chars[i]);
+    if (digit == 0 || (digit == '1' && chars[i + 1] == U'个')) continue;
+    for (const auto cls : k_classifiers) {
+      if (cjk_at(cls, 0) == chars[i + 1]) {
+        add(out, "count", std::string(1, digit) + std::string(cls));
+        break;
+      }
+    }
+  }
 }
 
 std::vector<entity> extract_entities(std::string_view normalized) {

@@ -16,6 +16,7 @@
 //   ("2件").
 // Values appear once per kind and value, in the order found. Thread-safe: no shared state.
 
+#include <cstdint>
 #include <string_view>
 #include <vector>
 
@@ -27,5 +28,10 @@ std::vector<entity> extract_entities(std::string_view normalized);
 
 // Same, appending to `out`.
 void extract_entities_into(std::string_view normalized, std::vector<entity>& out);
+
+// Same, given the text's characters and their byte offsets as well: the characters show where
+// digits are, so most of the text is not scanned at all.
+void extract_entities_into(std::string_view normalized, const char32_t* chars,
+                           const std::uint32_t* at, std::size_t size, std::vector<entity>& out);
 
 }  // namespace shouhou::intents::detail

@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 namespace shouhou::intents::detail {
 namespace {
@@ -15,9 +18,27 @@ bool is_word_char(char32_t cp) {
   return cp >= 0x80 || (cp >= '0' && cp <= '9') || (cp >= 'a' && cp <= 'z');
 }
 
-// Calls f(key) for every character n-gram (n = 1 .. max_n) of adjacent word characters. Keys
-// pack the code points (< 2^21 each): a unigram is below 2^21, a bigram in [2^21, 2^42), a
-// trigram at or above 2^42, so they never collide.
+// Feeds the next character of a text: calls f(key) for every n-gram (n = 1 .. max_n) of adjacent
+// word characters that ends with it. Keys pack the code points (< 2^21 each): a unigram is below
+// 2^21, a bigram in [2^21, 2^42), a trigram at or above 2^42, so they never collide.
+template <typename F>
+void next_char(char32_t cp, int max_n, char32_t& prev, char32_t& prev2, F&& f) {
+  if (!is_word_char(cp)) {
+    prev = prev2 = 0;
+    return;
+  }
+  cp &= 0x1FFFFF;
+  // Single ASCII letters and digits say little; Chinese characters do.
+  if (max_n >= 1 && cp >= 0x80) f(static_cast<std::uint64_t>(cp));
+  if (max_n >= 2 && prev != 0) f((static_cast<std::uint64_t>(prev) << 21) | cp);
+  if (max_n >= 3 && prev2 != 0) {
+    f((static_cast<std::uint64_t>(prev2) << 42) | (static_cast<std::uint64_t>(prev) << 21) | cp);
+  }
+  prev2 = prev;
+  prev = cp;
+}
+
+// Calls f(key) for every n-gram of the UTF-8 text (bytes that are not UTF-8 count as characters).
 template <typename F>
 void for_each_gram(std::string_view s, int max_n, F&& f) {
   char32_t prev = 0;
@@ -34,19 +55,7 @@ void for_each_gram(std::string_view s, int max_n, F&& f) {
       }
     }
     p += len;
-    if (!is_word_char(cp)) {
-      prev = prev2 = 0;
-      continue;
-    }
-    cp &= 0x1FFFFF;
-    // Single ASCII letters and digits say little; Chinese characters do.
-    if (max_n >= 1 && cp >= 0x80) f(static_cast<std::uint64_t>(cp));
-    if (max_n >= 2 && prev != 0) f((static_cast<std::uint64_t>(prev) << 21) | cp);
-    if (max_n >= 3 && prev2 != 0) {
-      f((static_cast<std::uint64_t>(prev2) << 42) | (static_cast<std::uint64_t>(prev) << 21) | cp);
-    }
-    prev2 = prev;
-    prev = cp;
+    next_char(cp, max_n, prev, prev2, f);
   }
 }
 
@@ -112,27 +121,101 @@ void keyword_model::train() {
     }
   }
   counts_ = {};
+  fingerprints_.resize(slots_.size() + 8);
+  for (std::size_t i = 0; i < fingerprints_.size(); ++i) {
+    fingerprints_[i] = slots_[i & mask_].fingerprint();
+  }
+  // Single Chinese characters are half the look-ups: their answers, computed once.
+  han_slot_.clear();
+  if (slots_.size() < 0xFFFF) {
+    han_slot_.resize(k_han_end - k_han_first);
+    for (char32_t cp = k_han_first; cp < k_han_end; ++cp) {
+      const std::size_t at = find(mix(cp));
+      han_slot_[cp - k_han_first] = at == k_missing ? 0 : static_cast<std::uint16_t>(at + 1);
+    }
+  }
 }
 
+inline std::size_t keyword_model::find(std::uint64_t h) const {
+  const std::uint32_t f = fingerprint_of(h);
+  std::size_t at = static_cast<std::size_t>(h) & mask_;
+#ifdef __SSE2__
+  // Eight fingerprints at once: the probe ends at the first that is f or empty (f is never 0).
+  // fingerprints_ repeats its first eight at the end, so a window may run past the last slot.
+  const __m128i want = _mm_set1_epi32(static_cast<int>(f));
+  const __m128i empty = _mm_setzero_si128();
+  for (;;) {
+    const auto* p = reinterpret_cast<const __m128i*>(&fingerprints_[at]);
+    const __m128i a = _mm_loadu_si128(p);
+    const __m128i b = _mm_loadu_si128(p + 1);
+    const int stop =
+        _mm_movemask_ps(_mm_castsi128_ps(_mm_or_si128(_mm_cmpeq_epi32(a, want), _mm_cmpeq_epi32(a, empty)))) |
+        (_mm_movemask_ps(_mm_castsi128_ps(_mm_or_si128(_mm_cmpeq_epi32(b, want), _mm_cmpeq_epi32(b, empty))))
+         << 4);
+    if (stop != 0) {
+      at += static_cast<std::size_t>(__builtin_ctz(static_cast<unsigned>(stop)));
+      return fingerprints_[at] == f ? at & mask_ : k_missing;
+    }
+    at = (at + 8) & mask_;
+  }
+#else
+  for (;; at = (at + 1) & mask_) {
+    if (fingerprints_[at] == f) return at;
+    if (fingerprints_[at] == 0) return k_missing;
+  }
+#endif
+}
+
+inline void keyword_model::look_up(std::uint64_t key, std::vector<std::uint32_t>& found) const {
+  std::size_t at = 0;
+  if (key >= k_han_first && key < k_han_end && !han_slot_.empty()) {
+    const std::uint16_t known = han_slot_[key - k_han_first];
+    if (known == 0) return;
+    at = known - 1u;
+  } else {
+    at = find(mix(key));
+    if (at == k_missing) return;
+  }
+  __builtin_prefetch(&slots_[at]);
+  found.push_back(static_cast<std::uint32_t>(at));
+}
+
+// The n-grams are looked up as they come, in the fingerprints (32 KiB, mostly in the L1 cache),
+// and the rows of those found prefetched; the rows are added afterwards, so that their loads
+// overlap instead of waiting in turn.
 std::size_t keyword_model::score(std::string_view normalized, double* posterior) const {
+  thread_local std::vector<std::uint32_t> found;
+  found.clear();
+  if (!slots_.empty()) {
+    for_each_gram(normalized, max_n_, [&](std::uint64_t key) { look_up(key, found); });
+  }
+  return add_rows(found, posterior);
+}
+
+std::size_t keyword_model::score(const char32_t* text, std::size_t size, double* posterior) const {
+  thread_local std::vector<std::uint32_t> found;
+  found.clear();
+  if (!slots_.empty()) {
+    char32_t prev = 0;
+    char32_t prev2 = 0;
+    for (std::size_t i = 0; i < size; ++i) {
+      next_char(text[i], max_n_, prev, prev2, [&](std::uint64_t key) { look_up(key, found); });
+    }
+  }
+  return add_rows(found, posterior);
+}
+
+
+std::size_t keyword_model::add_rows(const std::vector<std::uint32_t>& found,
+                                    double* posterior) const {
   std::fill(posterior, posterior + classes_, 0.0);
   if (slots_.empty() || features_ == 0) return 0;
-  std::size_t known = 0;
+  const std::size_t known = found.size();
   alignas(64) std::uint32_t sum[16] = {};
-  for_each_gram(normalized, max_n_, [&](std::uint64_t key) {
-    const std::uint64_t h = mix(key);
-    const std::uint32_t f = fingerprint_of(h);
-    std::size_t at = static_cast<std::size_t>(h) & mask_;
-    std::uint32_t there = slots_[at].fingerprint();
-    while (there != 0 && there != f) {
-      at = (at + 1) & mask_;
-      there = slots_[at].fingerprint();
-    }
-    if (there != f) return;
-    ++known;
+  for (const std::uint32_t at : found) {
     const std::uint8_t* row = slots_[at].bytes;
     for (std::size_t c = 0; c < 16; ++c) sum[c] += row[c];
-  });
+  }
   if (known == 0) {
     std::fill(posterior, posterior + classes_, 1.0 / static_cast<double>(classes_));
     return 0;
@@ -155,7 +238,7 @@ std::size_t keyword_model::score(std::string_view normalized, double* posterior)
 }
 
 std::size_t keyword_model::memory_bytes() const {
-  return slots_.capacity() * sizeof(slot) +
+  return slots_.capacity() * sizeof(slot) + fingerprints_.capacity() * sizeof(std::uint32_t) +
          class_total_.capacity() * sizeof(double);
 }
 

@@ -39,11 +39,20 @@ class keyword_model {
   // Writes `classes` probabilities into `posterior` and returns the number of known pairs in
   // the text (0: the posterior is uniform and should be ignored).
   std::size_t score(std::string_view normalized, double* posterior) const;
+  // Same, over the text's code points (valid UTF-8 decoded: the same n-grams).
+  std::size_t score(const char32_t* text, std::size_t size, double* posterior) const;
 
   std::size_t features() const { return features_; }
   std::size_t memory_bytes() const;
 
  private:
+  // Appends the slot of n-gram `key` to `found` when the table knows it.
+  void look_up(std::uint64_t key, std::vector<std::uint32_t>& found) const;
+  std::size_t add_rows(const std::vector<std::uint32_t>& found, double* posterior) const;
+  // The slot holding the n-gram of hash `h`, or k_missing: the first slot from h's home on whose
+  // fingerprint is h's or empty (an unknown n-gram may share a known one's fingerprint, rarely).
+  static constexpr std::size_t k_missing = ~std::size_t{0};
+  std::size_t find(std::uint64_t h) const;
 
   std::size_t classes_;
   int max_n_;
@@ -72,6 +81,14 @@ class keyword_model {
   };
   static_assert(sizeof(slot) == 16);
   std::vector<slot> slots_;
+  // The slots' fingerprints alone, followed by the first eight again: probing reads 4 bytes a
+  // slot instead of a 16-byte slot, and up to eight slots at once.
+  std::vector<std::uint32_t> fingerprints_;
+  // Per CJK ideograph (U+4E00..U+9FFF): what find() gives for it as a unigram, as slot + 1, or 0
+  // when unknown (42 KiB; empty for a table of 65,535 slots or more).
+  static constexpr char32_t k_han_first = 0x4E00;
+  static constexpr char32_t k_han_end = 0xA000;
+  std::vector<std::uint16_t> han_slot_;
   std::array<double, k_max_classes> floor_{};
   std::size_t mask_ = 0;
   std::size_t features_ = 0;

@@ -1,0 +1,225 @@
+#include "intents/detail/phrase_index.hpp"
+
+#include <algorithm>
+
+namespace shouhou::intents::detail {
+namespace {
+
+// Decodes the character at `p`; returns its length, or 0 for an invalid or truncated sequence
+// (overlong forms and surrogates included, as a regex engine's UTF-8 decoding would not match
+// them as characters).
+std::size_t decode(std::string_view s, std::size_t p, char32_t& cp) {
+  const auto b0 = static_cast<unsigned char>(s[p]);
+  if (b0 < 0x80) {
+    cp = b0;
+    return 1;
+  }
+  std::size_t len = 0;
+  char32_t min = 0;
+  if ((b0 & 0xE0) == 0xC0) {
+    len = 2;
+    cp = b0 & 0x1Fu;
+    min = 0x80;
+  } else if ((b0 & 0xF0) == 0xE0) {
+    len = 3;
+    cp = b0 & 0x0Fu;
+    min = 0x800;
+  } else if ((b0 & 0xF8) == 0xF0) {
+    len = 4;
+    cp = b0 & 0x07u;
+    min = 0x10000;
+  } else {
+    return 0;
+  }
+  if (p + len > s.size()) return 0;
+  for (std::size_t i = 1; i < len; ++i) {
+    const auto b = static_cast<unsigned char>(s[p + i]);
+    if ((b & 0xC0) != 0x80) return 0;
+    cp = (cp << 6) | (b & 0x3Fu);
+  }
+  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+  return len;
+}
+
+bool bit(const std::array<std::uint64_t, 1024>& bits, std::uint32_t i) {
+  return ((bits[(i >> 6) & 1023] >> (i & 63)) & 1) != 0;
+}
+
+void set_bit(std::array<std::uint64_t, 1024>& bits, std::uint32_t i) {
+  bits[(i >> 6) & 1023] |= std::uint64_t{1} << (i & 63);
+}
+
+// 16 bits from a pair of characters.
+std::uint32_t pair_hash(char32_t a, char32_t b) {
+  return static_cast<std::uint32_t>(((a * 0x9E3779B1u) ^ (b * 0x85EBCA77u)) >> 16);
+}
+
+// Case-insensitive matching compares 'A' with 'a'; normalised text has no capitals, but the
+// index should not depend on that.
+char32_t lower(char32_t cp) { return cp >= 'A' && cp <= 'Z' ? cp + ('a' - 'A') : cp; }
+
+}  // namespace
+
+bool is_caseless_char(char32_t cp) {
+  return cp < 0x80 || (cp >= 0x2E80 && cp <= 0xA4CF) || (cp >= 0xAC00 && cp <= 0xD7A3) ||
+         (cp >= 0xF900 && cp <= 0xFAFF) || (cp >= 0x20000 && cp <= 0x3FFFF);
+}
+
+bool code_points::decode(std::string_view text) {
+  if (cp.size() < text.size() + 1) {
+    cp.resize(text.size() + 1);
+    at.resize(text.size() + 1);
+  }
+  std::size_t n = 0;
+  const auto* bytes = reinterpret_cast<const unsigned char*>(text.data());
+  for (std::size_t p = 0; p < text.size(); ++n) {
+    const unsigned char b0 = bytes[p];
+    char32_t c = b0;
+    std::size_t len = 1;
+    if (b0 >= 0xE0 && b0 < 0xF0 && p + 2 < text.size() && (bytes[p + 1] & 0xC0) == 0x80 &&
+        (bytes[p + 2] & 0xC0) == 0x80) {
+      // Most characters: three bytes (Chinese), where only overlong forms and surrogates are
+      // not valid and neither of the two folding characters can be.
+      c = ((b0 & 0x0Fu) << 12) | ((bytes[p + 1] & 0x3Fu) << 6) | (bytes[p + 2] & 0x3Fu);
+      if (c < 0x800 || (c >= 0xD800 && c <= 0xDFFF) || c == 0x212A) return false;
+      len = 3;
+    } else if (b0 >= 0x80) {
+      len = detail::decode(text, p, c);
+      if (len == 0 || c == 0x212A || c == 0x17F) return false;
+    } else {
+      c = lower(c);
+    }
+    cp[n] = c;
+    at[n] = static_cast<std::uint32_t>(p);
+    p += len;
+  }
+  at[n] = static_cast<std::uint32_t>(text.size());
+  size = n;
+  return true;
+}
+
+bool phrase_index::add(std::string_view phrase, std::uint32_t id) {
+  std::vector<char32_t> chars;
+  for (std::size_t p = 0; p < phrase.size();) {
+    char32_t c = 0;
+    const std::size_t len = detail::decode(phrase, p, c);
+    if (len == 0) return false;
+    chars.push_back(lower(c));
+    p += len;
+  }
+  if (chars.empty() || nodes_ + chars.size() > k_max_nodes) return false;
+  if (depth_.empty()) {
+    depth_.push_back(0);
+    first_.push_back(0);
+  }
+  if (chars.size() == 1 && chars[0] < 0x10000) set_bit(singles_, chars[0]);
+  if (chars.size() > 1) set_bit(pairs_, pair_hash(chars[0], chars[1]));
+  std::uint32_t node = 0;
+  for (const char32_t c : chars) {
+    const auto [it, added] = building_.try_emplace(key_of(node, c), nodes_);
+    if (added) {
+      depth_.push_back(depth_[node] + 1);
+      first_.push_back(node == 0 ? c : first_[node]);
+      ++nodes_;
+    }
+    node = it->second;
+  }
+  ends_.emplace_back(node, id);
+  return true;
+}
+
+void phrase_index::build() {
+  std::vector<std::uint8_t> terminal(nodes_, 0);
+  std::sort(ends_.begin(), ends_.end());
+  ends_.erase(std::unique(ends_.begin(), ends_.end()), ends_.end());
+  first_id_.assign(nodes_ + 1, 0);
+  for (const auto& [node, id] : ends_) {
+    terminal[node] = 1;
+    ++first_id_[node + 1];
+  }
+  for (std::uint32_t n = 0; n < nodes_; ++n) first_id_[n + 1] += first_id_[n];
+  ids_.clear();
+  for (const auto& [node, id] : ends_) ids_.push_back(id);
+  std::array<std::size_t, 3> count{};
+  const auto depth_of = [&](std::uint64_t key) {
+    return std::min<std::uint32_t>(depth_[(key >> 21) - 1], 2);
+  };
+  for (const auto& [key, node] : building_) ++count[depth_of(key)];
+  // The small tables at most half full, so that a probe for a missing edge ends after a slot or
+  // two; the deep one fuller, to take fewer cache lines.
+  singles_table_.assign(count[0], 50);
+  pairs_table_.assign(count[1], 50);
+  deep_table_.assign(count[2], 75);
+  for (const auto& [key, node] : building_) {
+    const std::uint32_t child = node | (terminal[node] ? k_terminal : 0);
+    const std::uint32_t from = static_cast<std::uint32_t>(key >> 21) - 1;
+    const auto c = static_cast<char32_t>(key & 0x1FFFFF);
+    switch (depth_of(key)) {
+      case 0: singles_table_.insert(key, child); break;
+      case 1: pairs_table_.insert(pair_key(first_[from], c), child); break;
+      default: deep_table_.insert(key, child); break;
+    }
+  }
+  building_ = {};
+  depth_ = {};
+  first_ = {};
+  ends_ = {};
+}
+
+void phrase_index::edge_table::assign(std::size_t edges, std::size_t per_slot_percent) {
+  std::size_t size = 16;
+  unsigned bits = 4;
+  while (size * per_slot_percent < edges * 100) {
+    size *= 2;
+    ++bits;
+  }
+  slots.assign(size, 0);
+  mask = size - 1;
+  shift = 64 - bits;
+}
+
+void phrase_index::edge_table::insert(std::uint64_t key, std::uint32_t child) {
+  std::size_t at = slot_of(key);
+  while (slots[at] != 0) at = (at + 1) & mask;
+  slots[at] = (key << k_child_bits) | child;
+}
+
+std::uint32_t phrase_index::edge_table::find(std::uint64_t key) const {
+  for (std::size_t at = slot_of(key);; at = (at + 1) & mask) {
+    const std::uint64_t e = slots[at];
+    if (e == 0) return 0;
+    if ((e >> k_child_bits) == key) return static_cast<std::uint32_t>(e) & ((1u << k_child_bits) - 1);
+  }
+}
+
+void phrase_index::scan(const code_points& text, std::vector<occurrence>& out) const {
+  const auto emit = [&](std::uint32_t e, std::size_t i) {
+    if ((e & k_terminal) == 0) return;
+    const std::uint32_t node = e & (k_terminal - 1);
+    for (std::uint32_t k = first_id_[node]; k < first_id_[node + 1]; ++k) {
+      out.push_back(occurrence{ids_[k], text.at[i]});
+    }
+  };
+  const std::size_t n = text.size;
+  const char32_t* cp = text.cp.data();
+  for (std::size_t i = 0; i < n; ++i) {
+    const char32_t first = cp[i];
+    if (first >= 0x10000 || bit(singles_, first)) emit(singles_table_.find(key_of(0, first)), i);
+    if (i + 1 == n || !bit(pairs_, pair_hash(first, cp[i + 1]))) continue;
+    std::uint32_t e = pairs_table_.find(pair_key(first, cp[i + 1]));
+    for (std::size_t j = i + 2; e != 0; ++j) {
+      emit(e, i);
+      if (j == n) break;
+      e = deep_table_.find(key_of(e & (k_terminal - 1), cp[j]));
+    }
+  }
+}
+
+std::size_t phrase_index::memory_bytes() const {
+  return (singles_table_.slots.capacity() + pairs_table_.slots.capacity() +
+          deep_table_.slots.capacity()) * sizeof(std::uint64_t) +
+         (first_id_.capacity() + ids_.capacity()) * sizeof(std::uint32_t) + sizeof(singles_) +
+         sizeof(pairs_);
+}
+
+}  // namespace shouhou::intents::detail

@@ -1,0 +1,100 @@
+#pragma once
+// Where literal phrases occur in a normalised message: a trie over code points, walked from every
+// character. It stands in for the regular-expression set for rules (or alternatives of rules)
+// that are lists of literal phrases, which are most of them: the set's DFA over so many
+// Chinese phrases grows to ~10 MiB of states, one cache miss per byte, while the walk touches a
+// table of a few hundred KiB and mostly stops at the first character.
+//
+// Exact only where a case-insensitive regex would match the same bytes: the caller adds phrases
+// of lower-case ASCII and characters without case (see is_caseless_char), and scan() refuses text
+// that is not valid UTF-8 or holds the two characters that fold onto ASCII letters (K, ſ).
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+namespace shouhou::intents::detail {
+
+// True for a character a case-insensitive match compares as itself: ASCII, CJK, kana, Hangul.
+bool is_caseless_char(char32_t cp);
+
+// A message decoded once, for the index, the keyword model and the marker pass.
+struct code_points {
+  std::vector<char32_t> cp;
+  std::vector<std::uint32_t> at;  // byte offset of each character; at[size] is the text's size
+  std::size_t size = 0;
+  // False, with the contents unspecified, when the text is not valid UTF-8 or holds U+212A
+  // or U+017F.
+  bool decode(std::string_view text);
+};
+
+class phrase_index {
+ public:
+  // `phrase`: UTF-8, not empty, ASCII lower-cased, only caseless characters. False (nothing
+  // added) when the trie is full (a million characters).
+  bool add(std::string_view phrase, std::uint32_t id);
+  // After the last add(); the index is then immutable and scan() thread-safe.
+  void build();
+  std::size_t memory_bytes() const;
+
+  struct occurrence {
+    std::uint32_t id;
+    std::uint32_t start;  // byte offset of the phrase in the text
+  };
+  // Appends every (id, start) where a phrase of `id` starts, by increasing start (one id may
+  // repeat at a start).
+  void scan(const code_points& text, std::vector<occurrence>& out) const;
+
+ private:
+  // Edges in open addressing, one 64-bit word each: the key in the high bits, the child in the
+  // low k_child_bits (its top bit: a phrase ends at the child). 0 is an empty slot.
+  struct edge_table {
+    std::vector<std::uint64_t> slots;
+    std::uint64_t mask = 0;
+    unsigned shift = 64;
+    std::size_t slot_of(std::uint64_t key) const {
+      return static_cast<std::size_t>((key * 0x9E3779B97F4A7C15ull) >> shift);
+    }
+    void assign(std::size_t edges, std::size_t per_slot_percent);
+    void insert(std::uint64_t key, std::uint32_t child);
+    // The child (with its terminal bit), or 0 when there is none.
+    std::uint32_t find(std::uint64_t key) const;
+  };
+  static constexpr unsigned k_child_bits = 21;
+  static constexpr std::uint32_t k_terminal = 1u << (k_child_bits - 1);
+  // Nodes stay below 2^20, so keys of 42 bits fit beside the child.
+  static constexpr std::uint32_t k_max_nodes = k_terminal - 2;
+  static std::uint64_t key_of(std::uint32_t node, char32_t cp) {
+    return (static_cast<std::uint64_t>(node + 1) << 21) | cp;
+  }
+  static std::uint64_t pair_key(char32_t a, char32_t b) {
+    return (static_cast<std::uint64_t>(a) << 21) | b;
+  }
+  // Most walks end within two characters, so the first two characters take one probe, in a
+  // table keyed by the pair; a one-character phrase is looked up by its character. The deep
+  // table is probed only by walks that are likely to find a phrase.
+  edge_table singles_table_;  // root -> child by character
+  edge_table pairs_table_;    // root -> grandchild by the first two characters
+  edge_table deep_table_;     // the edges of nodes two or more characters deep
+  std::uint32_t nodes_ = 1;   // the root is node 0
+  // Building only: the edges, each node's depth and first character, and per phrase its end
+  // node and id.
+  std::unordered_map<std::uint64_t, std::uint32_t> building_;
+  std::vector<std::uint32_t> depth_;
+  std::vector<char32_t> first_;
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> ends_;
+  // Per node: its ids in ids_[first_id_[node] .. first_id_[node + 1]).
+  std::vector<std::uint32_t> first_id_;
+  std::vector<std::uint32_t> ids_;
+  // Filters that stay in the L1 cache (8 KiB each), so that most characters cost no probe: one
+  // bit per basic-plane character that is a whole phrase, and one per hash of the first two
+  // characters of longer phrases.
+  std::array<std::uint64_t, 1024> singles_{};
+  std::array<std::uint64_t, 1024> pairs_{};
+};
+
+}  // namespace shouhou::intents::detail
