@@ -1,7 +1,8 @@
-// The shipped intent files on intents/checks/own.jsonl, a labelled set written by hand for this
-// project and never tuned on: a floor that catches an edit of the intent files that makes the
-// engine worse on messages it was not shaped for. The floor sits a little under the measured
-// figures (intents/checks/README.md); raise it when the engine gets better.
+// The shipped intent files on intents/checks/, two labelled sets written by hand for this project
+// by people who had not seen the intent files: own.jsonl (now also used to find wording the files
+// miss) and blind.jsonl (only measured). A floor on each catches an edit of the intent files that
+// makes the engine worse on wording it was not shaped for. The floors sit a little under the
+// measured figures (intents/README.md); raise them when the engine gets better.
 
 #include <gtest/gtest.h>
 
@@ -14,8 +15,11 @@
 namespace shouhou::intents {
 namespace {
 
-constexpr double k_min_accuracy = 0.74;
-constexpr double k_min_macro_f1 = 0.75;
+struct check_set {
+  const char* name;  // intents/checks/<name>.jsonl
+  double min_accuracy;
+  double min_macro_f1;
+};
 
 double figure(const std::string& report, const std::string& name) {
   const std::size_t at = report.find("\n" + name + ": ");
@@ -23,18 +27,29 @@ double figure(const std::string& report, const std::string& name) {
   return std::stod(report.substr(at + name.size() + 3));
 }
 
-TEST(CheckSet, TheShippedFilesStayAboveTheFloorOnMessagesTheyWereNotTunedOn) {
+class CheckSet : public ::testing::TestWithParam<check_set> {};
+
+TEST_P(CheckSet, TheShippedFilesStayAboveTheFloor) {
   const std::filesystem::path dir = SHOUHOU_SHIPPED_INTENTS;
-  const auto corpus = dir.parent_path() / "checks" / "own.jsonl";
+  const auto corpus = dir.parent_path() / "checks" / (std::string(GetParam().name) + ".jsonl");
   std::ostringstream out;
   std::ostringstream err;
-  ASSERT_NE(eval_command(corpus, dir, false, k_min_macro_f1, out, err), k_exit_unusable)
+  ASSERT_NE(eval_command(corpus, dir, false, GetParam().min_macro_f1, out, err), k_exit_unusable)
       << err.str();
+  // Only the figures are shown: the misclassified lines of the blind set are not to be read.
   const std::string report = out.str();
-  EXPECT_GE(figure(report, "accuracy"), k_min_accuracy) << report.substr(0, 2000);
-  EXPECT_GE(figure(report, "macro-F1"), k_min_macro_f1) << report.substr(0, 2000);
-  EXPECT_NE(report.find("(390 messages)"), std::string::npos) << report.substr(0, 300);
+  const std::string figures = report.substr(0, report.find("\nreason "));
+  EXPECT_GE(figure(report, "accuracy"), GetParam().min_accuracy) << figures;
+  EXPECT_GE(figure(report, "macro-F1"), GetParam().min_macro_f1) << figures;
+  EXPECT_NE(report.find("(390 messages)"), std::string::npos) << figures;
 }
+
+INSTANTIATE_TEST_SUITE_P(HandWritten, CheckSet,
+                         ::testing::Values(check_set{"own", 0.74, 0.75},
+                                           check_set{"blind", 0.74, 0.75}),
+                         [](const ::testing::TestParamInfo<check_set>& set) {
+                           return std::string(set.param.name);
+                         });
 
 }  // namespace
 }  // namespace shouhou::intents
