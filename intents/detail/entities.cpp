@@ -112,6 +112,16 @@ std::string_view ends_with_any(std::string_view s, const auto& list) {
   return {};
 }
 
+// Order and waybill numbers as carriers and shops print them (SF1402..., EA123456789CN): the
+// normaliser lower-cased the message, and agents copy these into the carrier's own site.
+std::string printed(std::string_view token) {
+  std::string s(token);
+  for (char& c : s) {
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+  }
+  return s;
+}
+
 void add(std::vector<entity>& out, std::string_view kind, std::string_view value) {
   const bool seen = std::any_of(out.begin(), out.end(), [&](const entity& e) {
     return e.kind == kind && e.value == value;
@@ -181,12 +191,12 @@ void digit_tokens(std::string_view text, std::size_t from, std::vector<entity>& 
     if (count_digits(token) == 0) continue;
     if (const int label = label_before(text, start); label != 0) {
       if (token.size() >= 6 && token.size() <= 30) {
-        add(out, label == 1 ? "order_no" : "waybill_no", token);
+        add(out, label == 1 ? "order_no" : "waybill_no", printed(token));
         continue;
       }
     }
     if (is_carrier_waybill(token)) {
-      add(out, "waybill_no", token);
+      add(out, "waybill_no", printed(token));
       continue;
     }
     // Money and counts: digits, optionally with decimals ("12.5元").

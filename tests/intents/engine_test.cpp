@@ -211,7 +211,7 @@ TEST(Entities, PhoneAndWaybillAreNotOrders) {
   const auto e =
       detail::extract_entities(detail::normalize("运单号 SF1234567890123，电话13912345678"));
   EXPECT_THAT(e, Contains(AllOf(Field(&entity::kind, "waybill_no"),
-                                Field(&entity::value, "sf1234567890123"))));
+                                Field(&entity::value, "SF1234567890123"))));
   EXPECT_THAT(e,
               Contains(AllOf(Field(&entity::kind, "phone"), Field(&entity::value, "13912345678"))));
   EXPECT_THAT(e, Not(Contains(Field(&entity::kind, "order_no"))));

@@ -103,10 +103,10 @@ TEST(Entities, OrderNumbers) {
 }
 
 TEST(Entities, WaybillsOfCommonCarriers) {
-  EXPECT_TRUE(has_entity(entities_of("顺丰SF1402345678901到哪了"), "waybill_no", "sf1402345678901"));
-  EXPECT_TRUE(has_entity(entities_of("JDVA12345678901 一直不动"), "waybill_no", "jdva12345678901"));
-  EXPECT_TRUE(has_entity(entities_of("圆通 YT7512345678901"), "waybill_no", "yt7512345678901"));
-  EXPECT_TRUE(has_entity(entities_of("EMS EA123456789CN"), "waybill_no", "ea123456789cn"));
+  EXPECT_TRUE(has_entity(entities_of("顺丰SF1402345678901到哪了"), "waybill_no", "SF1402345678901"));
+  EXPECT_TRUE(has_entity(entities_of("JDVA12345678901 一直不动"), "waybill_no", "JDVA12345678901"));
+  EXPECT_TRUE(has_entity(entities_of("圆通 YT7512345678901"), "waybill_no", "YT7512345678901"));
+  EXPECT_TRUE(has_entity(entities_of("EMS EA123456789CN"), "waybill_no", "EA123456789CN"));
   EXPECT_TRUE(has_entity(entities_of("快递单号是 773012345678"), "waybill_no", "773012345678"));
   EXPECT_FALSE(has_entity(entities_of("快递单号是 773012345678"), "order_no", "773012345678"));
 }
