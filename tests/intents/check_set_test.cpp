@@ -45,8 +45,8 @@ TEST_P(CheckSet, TheShippedFilesStayAboveTheFloor) {
 }
 
 INSTANTIATE_TEST_SUITE_P(HandWritten, CheckSet,
-                         ::testing::Values(check_set{"own", 0.74, 0.75},
-                                           check_set{"blind", 0.74, 0.75}),
+                         ::testing::Values(check_set{"own", 0.95, 0.95},
+                                           check_set{"blind", 0.79, 0.80}),
                          [](const ::testing::TestParamInfo<check_set>& set) {
                            return std::string(set.param.name);
                          });
