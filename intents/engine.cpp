@@ -314,11 +314,22 @@ std::vector<std::string_view> alternatives(std::string_view re) {
 }
 
 // Appends to `out` the phrases of a sequence of literal characters (ASCII lower-cased; `\.`
-// and other escaped ASCII signs stand for themselves). False when it holds anything else, or a
-// character that case-insensitive matching could compare with another one.
+// and other escaped ASCII signs stand for themselves; `\d+` and `$` become the index's steps).
+// False when it holds anything else, or a character that case-insensitive matching could compare
+// with another one.
 bool literal_run(std::string_view run, std::string& out) {
   for (std::size_t i = 0; i < run.size();) {
     char c = run[i];
+    if (run.compare(i, 3, "\\d+") == 0) {
+      out += detail::phrase_index::k_digit_run;
+      i += 3;
+      continue;
+    }
+    if (c == '$') {
+      out += detail::phrase_index::k_text_end;
+      ++i;
+      continue;
+    }
     if (c == '\\') {
       if (i + 1 >= run.size()) return false;
       c = run[i + 1];
@@ -344,7 +355,8 @@ bool literal_run(std::string_view run, std::string& out) {
 
 // Every string one alternative matches when it is a sequence of literal characters and groups of
 // literal alternatives, each optionally followed by '?': "(压|摔)(碎|坏)了?" gives 8 phrases.
-// False for anything else (classes, repeats, anchors, nested groups) or past `limit` phrases.
+// `\d+` and `$` are taken where the index can walk them. False for anything else (classes, other
+// repeats, ^, nested groups) or past `limit` phrases.
 bool alternative_phrases(std::string_view alt, std::size_t limit, std::vector<std::string>& out) {
   std::vector<std::string> partial = {""};
   std::vector<std::string> options;
@@ -371,10 +383,13 @@ bool alternative_phrases(std::string_view alt, std::size_t limit, std::vector<st
       }
       i = close + 1;
     } else {
-      const std::size_t len = alt[i] == '\\' ? 2 : first_char_len(alt, i);
+      const bool digit_run = alt.compare(i, 3, "\\d+") == 0;
+      const std::size_t len = digit_run ? 3 : alt[i] == '\\' ? 2 : first_char_len(alt, i);
       options.emplace_back();
       if (!literal_run(alt.substr(i, len), options.back())) return false;
       i += len;
+      // `\d+?` is a lazy repeat, not an optional run.
+      if (digit_run && i < alt.size() && alt[i] == '?') return false;
     }
     if (i < alt.size() && alt[i] == '?') {
       options.emplace_back();
@@ -391,7 +406,7 @@ bool alternative_phrases(std::string_view alt, std::size_t limit, std::vector<st
     partial.swap(next);
   }
   for (auto& p : partial) {
-    if (p.empty()) return false;
+    if (!detail::phrase_index::indexable(p)) return false;
     out.push_back(std::move(p));
   }
   return true;
@@ -627,7 +642,9 @@ engine::load_result engine::load(const std::filesystem::path& dir, engine_option
     std::string rest;
     for (const std::string_view alt : alternatives(r.regex)) {
       const std::size_t before = phrases.size();
-      if (context_sensitive || !alternative_phrases(alt, k_max_alternative_phrases, phrases)) {
+      // An alternative with ^ or \b goes to the set whole; its siblings without them can still
+      // be indexed: the rule is then placed by its regex, which sees them all.
+      if (depends_on_context(alt) || !alternative_phrases(alt, k_max_alternative_phrases, phrases)) {
         phrases.resize(before);
         if (!rest.empty()) rest += '|';
         rest.append(alt);
