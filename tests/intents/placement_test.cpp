@@ -28,9 +28,10 @@ fs::path fresh_dir() {
   return p;
 }
 
-// quality_issue: a literal rule (坏了|坏掉). damaged: the same rule written two ways, run as two
-// suites: with \d+, which the index takes (its digit-run step), and with a class, which goes to
-// the regex set. Both weigh 2: one alone gives confidence 2 / 3.
+// quality_issue: a literal rule (坏了|坏掉). damaged: the same rule written three ways, run as
+// three suites: with \d+, which the phrase index takes whole (its digit-run step); with a class
+// after 裂了, checked with an anchored regex where the index finds 裂了; and starting with a
+// class, which only the regex set matches. Both weigh 2: one alone gives confidence 2 / 3.
 std::string files_with(const std::string& damaged) {
   return R"(reason: quality_issue
 patterns:
@@ -43,7 +44,8 @@ patterns:
 }
 
 const char* const k_indexed_damaged = "裂了(\\\\d+)?(道|条)?";
-const char* const k_set_damaged = "裂了[0-9]*(道|条)?";
+const char* const k_checked_damaged = "裂了[0-9]*(道|条)?";
+const char* const k_set_damaged = "[裂]了[0-9]*(道|条)?";
 
 class Placement : public ::testing::TestWithParam<const char*> {
  protected:
@@ -62,8 +64,14 @@ class Placement : public ::testing::TestWithParam<const char*> {
   std::shared_ptr<const engine> engine_;
 };
 
-INSTANTIATE_TEST_SUITE_P(IndexedAndSet, Placement,
-                         ::testing::Values(k_indexed_damaged, k_set_damaged));
+INSTANTIATE_TEST_SUITE_P(IndexedCheckedAndSet, Placement,
+                         ::testing::Values(k_indexed_damaged, k_checked_damaged, k_set_damaged));
+
+TEST_P(Placement, TheRuleTakesTheIntendedPath) {
+  const std::string damaged = GetParam();
+  EXPECT_EQ(engine_->stats().checked_rules, damaged == k_checked_damaged ? 1u : 0u);
+  EXPECT_EQ(engine_->stats().set_rules, damaged == k_set_damaged ? 1u : 0u);
+}
 
 TEST_P(Placement, PlainMatchCountsOnce) {
   EXPECT_EQ(classify("用了两次就坏了").reason, "quality_issue");
@@ -122,6 +130,30 @@ TEST_P(Placement, ExplanationNamesHowEachMatchCounted) {
   for (const auto& line : c.explanation) all += line + "\n";
   EXPECT_NE(all.find("negated by 没"), std::string::npos) << all;
   EXPECT_NE(all.find("after a contrast"), std::string::npos) << all;
+}
+
+// A start the index finds counts only where the rule's regex matches from there, with the text
+// before it seen by \b.
+TEST(CheckedStarts, OnlyWhereTheRegexMatches) {
+  const fs::path dir = fresh_dir();
+  std::ofstream(dir / "rules.yaml", std::ios::binary) << R"(reason: damaged
+patterns:
+  - {re: "碎(了|掉)[0-9]+片|\\bbroken\\b", weight: 2}
+)";
+  const auto r = engine::load(dir, engine_options{.model_weight = 0.0});
+  fs::remove_all(dir);
+  ASSERT_TRUE(r.engine);
+  EXPECT_EQ(r.engine->stats().checked_rules, 1u);
+  EXPECT_EQ(r.engine->stats().set_rules, 0u);
+  EXPECT_EQ(r.engine->classify("碎了3片").reason, "damaged");
+  EXPECT_EQ(r.engine->classify("碎了碎掉12片").reason, "damaged");
+  EXPECT_EQ(r.engine->classify("it is broken").reason, "damaged");
+  EXPECT_TRUE(r.engine->classify("碎了片").candidates.empty());
+  EXPECT_TRUE(r.engine->classify("unbroken").candidates.empty());
+  EXPECT_TRUE(r.engine->classify("brokenness").candidates.empty());
+  // Negated at one start, counted at the other.
+  EXPECT_TRUE(r.engine->classify("没碎了3片").candidates.empty());
+  EXPECT_EQ(r.engine->classify("没碎了3片,又碎掉2片").reason, "damaged");
 }
 
 // Fixed: with the keyword model on, "没坏掉" came back as quality_issue through the model, which
