@@ -248,8 +248,7 @@ std::uint32_t phrase_index::child(std::uint32_t node, std::uint32_t depth, char3
   return deep_table_.find(key_of(node, c));
 }
 
-inline void phrase_index::emit(walk_state& w, std::uint32_t e) const {
-  if ((e & k_terminal) == 0) return;
+void phrase_index::emit(walk_state& w, std::uint32_t e) const {
   const std::uint32_t node = e & (k_terminal - 1);
   for (std::uint32_t k = first_id_[node]; k < first_id_[node + 1]; ++k) {
     w.out.push_back(occurrence{ids_[k], w.text.at[w.start]});
@@ -263,7 +262,11 @@ void phrase_index::take_steps(walk_state& w, std::uint32_t e, std::uint32_t dept
   const std::uint32_t node = e & (k_terminal - 1);
   const std::uint8_t steps = steps_[node];
   if (steps == 0) return;
-  if ((steps & k_has_end) != 0 && j == w.text.size) emit(w, child(node, depth, w.first, k_end_key));
+  if ((steps & k_has_end) != 0 && j == w.text.size) {
+    if (const std::uint32_t end = child(node, depth, w.first, k_end_key); (end & k_terminal) != 0) {
+      emit(w, end);
+    }
+  }
   if ((steps & k_has_digits) != 0 && j < w.text.size && is_digit(w.text.cp[j])) {
     walk(w, child(node, depth, w.first, k_digits_key), depth + 1, w.run_end(j));
   }
@@ -271,8 +274,8 @@ void phrase_index::take_steps(walk_state& w, std::uint32_t e, std::uint32_t dept
 
 void phrase_index::walk(walk_state& w, std::uint32_t e, std::uint32_t depth, std::size_t j) const {
   while (e != 0) {
-    emit(w, e);
-    take_steps(w, e, depth, j);
+    if ((e & k_terminal) != 0) emit(w, e);
+    if (steps_[e & (k_terminal - 1)] != 0) take_steps(w, e, depth, j);
     if (j == w.text.size) return;
     e = child(e & (k_terminal - 1), depth, w.first, w.text.cp[j]);
     ++depth;
@@ -288,7 +291,11 @@ void phrase_index::scan(const code_points& text, std::vector<occurrence>& out) c
   for (std::size_t i = 0; i < n; ++i) {
     const char32_t first = cp[i];
     w.start = i;
-    if (first >= 0x10000 || bit(singles_, first)) emit(w, singles_table_.find(key_of(0, first)));
+    if (first >= 0x10000 || bit(singles_, first)) {
+      if (const std::uint32_t e = singles_table_.find(key_of(0, first)); (e & k_terminal) != 0) {
+        emit(w, e);
+      }
+    }
     if (steps) {
       if (digits_root_ != 0 && is_digit(first)) {
         w.first = k_digits_key;
@@ -306,8 +313,10 @@ void phrase_index::scan(const code_points& text, std::vector<occurrence>& out) c
     std::uint32_t e = pairs_table_.find(pair_key(first, cp[i + 1]));
     w.first = first;
     for (std::size_t j = i + 2; e != 0; ++j) {
-      emit(w, e);
-      if (steps) take_steps(w, e, static_cast<std::uint32_t>(j - i), j);
+      if ((e & k_terminal) != 0) emit(w, e);
+      if (steps && steps_[e & (k_terminal - 1)] != 0) {
+        take_steps(w, e, static_cast<std::uint32_t>(j - i), j);
+      }
       if (j == n) break;
       e = deep_table_.find(key_of(e & (k_terminal - 1), cp[j]));
     }

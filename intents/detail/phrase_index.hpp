@@ -107,6 +107,7 @@ class phrase_index {
   // by `c`, with its terminal bit, or 0.
   std::uint32_t child(std::uint32_t node, std::uint32_t depth, char32_t first, char32_t c) const;
   struct walk_state;
+  // Adds the ids of `e`, a terminal node, at the walk's start.
   void emit(walk_state& w, std::uint32_t e) const;
   void take_steps(walk_state& w, std::uint32_t e, std::uint32_t depth, std::size_t j) const;
   void walk(walk_state& w, std::uint32_t e, std::uint32_t depth, std::size_t j) const;
