@@ -163,6 +163,17 @@ char32_t map_char(char32_t cp, const traditional_table& t) {
 
 // 0..9 for a digit character, 10/100/1000/10000 for a unit, -1 otherwise.
 int numeral_value(char32_t cp) {
+  // One bit test first: the switch is a chain of compares, and most characters are none of these.
+  static const auto bits = [] {
+    std::array<std::uint64_t, (0xA000 - 0x4E00) / 64> b{};
+    for (const char32_t c : U"零一二两三四五六七八九十百千万") {
+      if (c != 0) b[(c - 0x4E00) >> 6] |= std::uint64_t{1} << ((c - 0x4E00) & 63);
+    }
+    return b;
+  }();
+  if (cp < 0x4E00 || cp >= 0xA000 || ((bits[(cp - 0x4E00) >> 6] >> ((cp - 0x4E00) & 63)) & 1) == 0) {
+    return -1;
+  }
   switch (cp) {
     case U'零': return 0;
     case U'一': return 1;
