@@ -992,15 +992,14 @@ classification engine::classify(std::string_view raw) const {
 classification engine::classify(std::string_view raw, bool explain) const {
   const impl& m = *impl_;
   scratch& s = thread_scratch();
-  detail::normalize_into(raw, s.text);
+  // The index answers for valid UTF-8 only; otherwise every rule goes through its regex.
+  const bool decoded = detail::normalize_into(raw, s.text, s.chars);
   const std::string_view text = s.text;
   classification out;
 
   std::vector<int>& fired = s.fired;
   fired.clear();
   s.occurrences.clear();
-  // The index answers for valid UTF-8 only; otherwise every rule goes through its regex.
-  const bool decoded = s.chars.decode(text);
   bool one_by_one = !decoded;
   bool gate = true;
   if (decoded) {
