@@ -420,7 +420,9 @@ bool read_element(std::string_view alt, std::size_t i, element& e) {
     end = skip_class(i);
     if (end > alt.size()) return false;
   } else {
-    end = alt.compare(i, 3, "\\d+") == 0 ? i + 3 : alt[i] == '\\' ? i + 2 : i + first_char_len(alt, i);
+    end = alt.compare(i, 3, "\\d+") == 0 ? i + 3
+          : alt[i] == '\\'               ? i + 2
+                                         : i + first_char_len(alt, i);
     e.options.emplace_back();
     e.literal = end <= alt.size() && literal_run(alt.substr(i, end - i), e.options.back());
     // `\d+?` is a lazy repeat, not an optional run.
@@ -765,7 +767,8 @@ engine::load_result engine::load(const std::filesystem::path& dir, engine_option
       const std::size_t before = phrases.size();
       // An alternative with ^ or \b goes to the set whole; its siblings without them can still
       // be indexed: the rule is then placed by its regex, which sees them all.
-      if (depends_on_context(alt) || !alternative_phrases(alt, k_max_alternative_phrases, phrases)) {
+      if (depends_on_context(alt) ||
+          !alternative_phrases(alt, k_max_alternative_phrases, phrases)) {
         phrases.resize(before);
         if (!rest.empty()) rest += '|';
         rest.append(alt);
@@ -793,7 +796,9 @@ engine::load_result engine::load(const std::filesystem::path& dir, engine_option
     }
     for (const auto& phrase : phrases) all_added = p->index.add(phrase, id) && all_added;
     if (starts) {
-      for (const auto& phrase : leading) all_added = p->index.add(phrase, id | k_check) && all_added;
+      for (const auto& phrase : leading) {
+        all_added = p->index.add(phrase, id | k_check) && all_added;
+      }
     }
     if (!all_added) {
       // The trie holds a million characters, a hundred times the shipped files' phrases.
@@ -856,8 +861,8 @@ engine::load_result engine::load(const std::filesystem::path& dir, engine_option
   p->stats.model_features = p->model.features();
   p->stats.traditional_chars = detail::traditional_table_size();
   p->stats.set_rules = p->set_rule.size();
-  p->stats.checked_rules = static_cast<std::size_t>(
-      std::count_if(p->starts.begin(), p->starts.end(), [](const auto& r) { return r != nullptr; }));
+  p->stats.checked_rules = static_cast<std::size_t>(std::count_if(
+      p->starts.begin(), p->starts.end(), [](const auto& r) { return r != nullptr; }));
   p->stats.compile_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
   result.engine = std::shared_ptr<const engine>(new engine(std::move(p), read.data.version));

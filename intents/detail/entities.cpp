@@ -137,7 +137,8 @@ char chinese_digit(char32_t cp) {
     }
     return b;
   }();
-  if (cp < 0x4E00 || cp >= 0xA000 || ((bits[(cp - 0x4E00) >> 6] >> ((cp - 0x4E00) & 63)) & 1) == 0) {
+  if (cp < 0x4E00 || cp >= 0xA000 ||
+      ((bits[(cp - 0x4E00) >> 6] >> ((cp - 0x4E00) & 63)) & 1) == 0) {
     return 0;
   }
   switch (cp) {

@@ -227,9 +227,17 @@ TEST(Normalize, FullWidthSpacesAndCase) {
 // where the output is not what the index may read.
 TEST(Normalize, CharactersAsDecodingTheOutputGives) {
   const std::vector<std::string> texts = {
-      "收到的杯子碎了", "ＯＫ！三天了", "等了四十八小时", "\xE2\x84\xAA坏了", "\xC5\xBF",
-      "坏了\xFF", "\xE4\xF0\x9F\x98\x80\xB8\x80",  // an invalid byte, an emoji, two more
-      "\xED\xA0\x80", "差差差差差!!!!", "退貨 OK", ""};
+      "收到的杯子碎了",
+      "ＯＫ！三天了",
+      "等了四十八小时",
+      "\xE2\x84\xAA坏了",
+      "\xC5\xBF",
+      "坏了\xFF",
+      "\xE4\xF0\x9F\x98\x80\xB8\x80",  // an invalid byte, an emoji, two more
+      "\xED\xA0\x80",
+      "差差差差差!!!!",
+      "退貨 OK",
+      ""};
   for (const auto& t : texts) {
     std::string out;
     detail::code_points chars;

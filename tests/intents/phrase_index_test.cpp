@@ -59,7 +59,7 @@ TEST(PhraseIndex, DigitRunInsideAPhrase) {
 
 TEST(PhraseIndex, DigitRunFirstOrSecond) {
   index_t index;
-  ASSERT_TRUE(index.add(with("", D, "天"), 1));   // \d+天: a match starts at every digit
+  ASSERT_TRUE(index.add(with("", D, "天"), 1));    // \d+天: a match starts at every digit
   ASSERT_TRUE(index.add(with("第", D, "次"), 2));  // 第\d+次: the run right after one character
   index.build();
   EXPECT_EQ(scan(index, "12天"), (pairs{{1, 0}, {1, 1}}));
@@ -70,8 +70,8 @@ TEST(PhraseIndex, DigitRunFirstOrSecond) {
 
 TEST(PhraseIndex, EndOfText) {
   index_t index;
-  ASSERT_TRUE(index.add(with("假的", E), 1));  // 假的$
-  ASSERT_TRUE(index.add(with("好", E), 2));    // 好$: the end right after one character
+  ASSERT_TRUE(index.add(with("假的", E), 1));           // 假的$
+  ASSERT_TRUE(index.add(with("好", E), 2));             // 好$: the end right after one character
   ASSERT_TRUE(index.add(with(with("用了", D), E), 3));  // 用了\d+$
   index.build();
   EXPECT_EQ(scan(index, "这是假的"), (pairs{{1, 6}}));
