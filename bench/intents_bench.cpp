@@ -1,5 +1,6 @@
 // Throughput of the intent engine over the dev corpus (one thread), and of its bare rule match
-// alone (the phrase index and the RE2::Set of the rest), plus load time and memory.
+// alone (the phrase index, the anchored checks of the starts it finds and the RE2::Set of the
+// rest, when a phrase the set needs occurs), plus load time and memory.
 // bench/README.md has the figures and how to re-run.
 
 #include <benchmark/benchmark.h>

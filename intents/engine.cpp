@@ -39,13 +39,19 @@ constexpr int k_model_max_n = 2;
 constexpr double k_model_min_count = 2.0;
 
 constexpr int64_t k_set_max_mem = 64 << 20;
-// An alternative expanding to more phrases than this stays in the regex set: past it, a cross
-// product of groups is better left to the DFA. (256, 1,024 and 8,192 measured the same with the
-// shipped files: the trie's size hardly matters, most walks end at the first probe.)
+// An alternative expanding to more phrases than this is not indexed whole: past it, a cross
+// product of groups is better checked with a regex where its leading phrases occur (the same
+// limit). (256, 1,024 and 8,192 measured the same with the files of the first round; with the
+// grown files 4,096 leading phrases gave a 1.8 MB trie for 2% of classify, so 1,024 stays.)
 constexpr std::size_t k_max_alternative_phrases = 1024;
 constexpr int64_t k_rule_max_mem = 2 << 20;
 
 constexpr std::size_t k_targets = k_reasons.size() + k_flags.size();
+
+// Index ids besides rule numbers: a start to check with the rule's anchored regex, and a phrase
+// the set needs.
+constexpr std::uint32_t k_check = 1u << 31;
+constexpr std::uint32_t k_gate = ~0u;
 
 // A negator right before a match (optionally with one filler word between) negates it.
 // Longest first, so 没有 wins over 没.
@@ -314,11 +320,22 @@ std::vector<std::string_view> alternatives(std::string_view re) {
 }
 
 // Appends to `out` the phrases of a sequence of literal characters (ASCII lower-cased; `\.`
-// and other escaped ASCII signs stand for themselves). False when it holds anything else, or a
-// character that case-insensitive matching could compare with another one.
+// and other escaped ASCII signs stand for themselves; `\d+` and `$` become the index's steps).
+// False when it holds anything else, or a character that case-insensitive matching could compare
+// with another one.
 bool literal_run(std::string_view run, std::string& out) {
   for (std::size_t i = 0; i < run.size();) {
     char c = run[i];
+    if (run.compare(i, 3, "\\d+") == 0) {
+      out += detail::phrase_index::k_digit_run;
+      i += 3;
+      continue;
+    }
+    if (c == '$') {
+      out += detail::phrase_index::k_text_end;
+      ++i;
+      continue;
+    }
     if (c == '\\') {
       if (i + 1 >= run.size()) return false;
       c = run[i + 1];
@@ -342,58 +359,164 @@ bool literal_run(std::string_view run, std::string& out) {
   return true;
 }
 
+// One element of an alternative: a group, a class, an escape or a character, with its quantifier.
+struct element {
+  std::size_t end = 0;    // where the next element starts
+  bool literal = false;   // `options` lists every string it matches (once)
+  bool optional = false;  // may match nothing: ?, * or {0,...}
+  bool repeated = false;  // +, * or {...}
+  std::vector<std::string> options;
+};
+
+// Reads the element at `i`. False where these helpers do not follow the syntax: an alternation
+// at this level (a pattern that sets flags reaches across its alternatives), a flags group, an
+// unclosed group or class.
+bool read_element(std::string_view alt, std::size_t i, element& e) {
+  e = element{};
+  std::size_t end = i;
+  const auto skip_class = [&](std::size_t j) {  // from '[' to past its ']'
+    ++j;
+    if (j < alt.size() && alt[j] == '^') ++j;
+    if (j < alt.size() && alt[j] == ']') ++j;
+    while (j < alt.size() && alt[j] != ']') j += alt[j] == '\\' ? 2 : 1;
+    return j + 1;
+  };
+  if (alt[i] == '|') return false;
+  if (alt[i] == '(') {
+    if (alt.compare(i, 2, "(?") == 0 && alt.compare(i, 3, "(?:") != 0) return false;
+    int depth = 0;
+    std::size_t j = i;
+    while (j < alt.size()) {
+      if (alt[j] == '\\') {
+        j += 2;
+        continue;
+      }
+      if (alt[j] == '[') {
+        j = skip_class(j);
+        continue;
+      }
+      if (alt[j] == '(') ++depth;
+      if (alt[j] == ')' && --depth == 0) break;
+      ++j;
+    }
+    if (j >= alt.size()) return false;
+    end = j + 1;
+    std::string_view inside = alt.substr(i + 1, j - i - 1);
+    if (inside.starts_with("?:")) inside.remove_prefix(2);
+    e.literal = true;
+    std::size_t from = 0;
+    for (std::size_t k = 0; k <= inside.size() && e.literal; ++k) {
+      if (k < inside.size() && inside[k] == '\\') {
+        ++k;
+        continue;
+      }
+      if (k == inside.size() || inside[k] == '|') {
+        e.options.emplace_back();
+        e.literal = literal_run(inside.substr(from, k - from), e.options.back());
+        from = k + 1;
+      }
+    }
+  } else if (alt[i] == '[') {
+    end = skip_class(i);
+    if (end > alt.size()) return false;
+  } else {
+    end = alt.compare(i, 3, "\\d+") == 0 ? i + 3
+          : alt[i] == '\\'               ? i + 2
+                                         : i + first_char_len(alt, i);
+    e.options.emplace_back();
+    e.literal = end <= alt.size() && literal_run(alt.substr(i, end - i), e.options.back());
+    // `\d+?` is a lazy repeat, not an optional run.
+    if (end == i + 3 && alt[i] == '\\' && end < alt.size() && alt[end] == '?') e.literal = false;
+  }
+  if (!e.literal) e.options.clear();
+  if (end < alt.size() && (alt[end] == '?' || alt[end] == '*')) {
+    e.optional = true;
+    e.repeated = alt[end] == '*';
+    ++end;
+  } else if (end < alt.size() && alt[end] == '+') {
+    e.repeated = true;
+    ++end;
+  } else if (end < alt.size() && alt[end] == '{') {
+    e.repeated = true;
+    e.optional = alt.compare(end, 2, "{0") == 0 || alt.compare(end, 2, "{,") == 0;
+    const std::size_t close = alt.find('}', end);
+    if (close == std::string_view::npos) return false;
+    end = close + 1;
+  }
+  if (e.repeated && end < alt.size() && (alt[end] == '?' || alt[end] == '+')) ++end;  // lazy
+  e.end = end;
+  return true;
+}
+
+// `partial` x `options`, when every result is indexable and there are at most `limit`.
+bool extend(std::vector<std::string>& partial, const std::vector<std::string>& options,
+            std::size_t limit, bool whole) {
+  std::vector<std::string> next;
+  for (const auto& p : partial) {
+    for (const auto& o : options) {
+      next.push_back(p + o);
+      if (next.size() > limit) return false;
+      // A phrase that will be extended may be empty or end its text mid-way only at the end.
+      if (whole && !detail::phrase_index::indexable(next.back())) return false;
+    }
+  }
+  partial.swap(next);
+  return true;
+}
+
 // Every string one alternative matches when it is a sequence of literal characters and groups of
 // literal alternatives, each optionally followed by '?': "(压|摔)(碎|坏)了?" gives 8 phrases.
-// False for anything else (classes, repeats, anchors, nested groups) or past `limit` phrases.
+// `\d+` and `$` are taken where the index can walk them. False for anything else (classes, other
+// repeats, ^, nested groups) or past `limit` phrases.
 bool alternative_phrases(std::string_view alt, std::size_t limit, std::vector<std::string>& out) {
   std::vector<std::string> partial = {""};
-  std::vector<std::string> options;
-  std::vector<std::string> next;
-  for (std::size_t i = 0; i < alt.size();) {
-    options.clear();
-    if (alt[i] == '(') {
-      std::size_t close = i + 1;
-      while (close < alt.size() && alt[close] != ')') close += alt[close] == '\\' ? 2 : 1;
-      if (close >= alt.size()) return false;
-      std::string_view inside = alt.substr(i + 1, close - i - 1);
-      if (inside.starts_with("?:")) inside.remove_prefix(2);
-      std::size_t from = 0;
-      for (std::size_t j = 0; j <= inside.size(); ++j) {
-        if (j < inside.size() && inside[j] == '\\') {
-          ++j;
-          continue;
-        }
-        if (j == inside.size() || inside[j] == '|') {
-          options.emplace_back();
-          if (!literal_run(inside.substr(from, j - from), options.back())) return false;
-          from = j + 1;
-        }
-      }
-      i = close + 1;
-    } else {
-      const std::size_t len = alt[i] == '\\' ? 2 : first_char_len(alt, i);
-      options.emplace_back();
-      if (!literal_run(alt.substr(i, len), options.back())) return false;
-      i += len;
-    }
-    if (i < alt.size() && alt[i] == '?') {
-      options.emplace_back();
-      ++i;
-    }
-    if (i < alt.size() && std::string_view("*+{").find(alt[i]) != std::string_view::npos) {
-      return false;
-    }
-    next.clear();
-    for (const auto& p : partial) {
-      for (const auto& o : options) next.push_back(p + o);
-    }
-    if (next.size() > limit) return false;
-    partial.swap(next);
+  element e;
+  for (std::size_t i = 0; i < alt.size(); i = e.end) {
+    if (!read_element(alt, i, e) || !e.literal || e.repeated) return false;
+    if (e.optional) e.options.emplace_back();
+    if (!extend(partial, e.options, limit, false)) return false;
   }
-  for (auto& p : partial) {
-    if (p.empty()) return false;
-    out.push_back(std::move(p));
+  for (const auto& p : partial) {
+    if (!detail::phrase_index::indexable(p)) return false;
   }
+  for (auto& p : partial) out.push_back(std::move(p));
+  return true;
+}
+
+// The phrases every match of `alt` starts with: its leading literal elements, optional ones
+// included, up to its last required one before anything else (a ^ or \b in front, which match no
+// character, skipped). False when there are none, or past `limit` for the first element.
+bool leading_phrases(std::string_view alt, std::size_t limit, std::vector<std::string>& out) {
+  std::size_t i = 0;
+  while (alt.compare(i, 1, "^") == 0 || alt.compare(i, 2, "\\b") == 0) i += alt[i] == '^' ? 1 : 2;
+  std::vector<std::string> partial = {""};
+  std::vector<std::string> required = partial;  // `partial` at the last required element
+  element e;
+  for (; i < alt.size(); i = e.end) {
+    if (!read_element(alt, i, e) || !e.literal || e.repeated) break;
+    if (e.optional) e.options.emplace_back();
+    if (!extend(partial, e.options, limit, true)) break;
+    if (!e.optional) required = partial;
+  }
+  if (required.size() == 1 && required[0].empty()) return false;
+  for (auto& p : required) out.push_back(std::move(p));
+  return true;
+}
+
+// Phrases one of which every match of `alt` holds: the first run of consecutive literal elements
+// that must match. False when there is none.
+bool required_phrases(std::string_view alt, std::size_t limit, std::vector<std::string>& out) {
+  std::vector<std::string> partial = {""};
+  element e;
+  for (std::size_t i = 0; i < alt.size(); i = e.end) {
+    if (!read_element(alt, i, e)) return false;
+    const bool required = e.literal && !e.optional && !e.repeated;
+    if (required && extend(partial, e.options, limit, true)) continue;
+    if (!partial[0].empty()) break;
+    partial = {""};
+  }
+  if (partial[0].empty()) return false;
+  for (auto& p : partial) out.push_back(std::move(p));
   return true;
 }
 
@@ -566,6 +689,12 @@ struct engine::impl {
   // The same anchored at the start: which rules match right after a negator.
   std::unique_ptr<RE2::Set> anchored;
   std::vector<std::uint32_t> set_rule;
+  // Per rule whose other alternatives all start with literal phrases: those alternatives, matched
+  // anchored where the index found such a phrase (an index id with k_check); else null.
+  std::vector<std::unique_ptr<RE2>> starts;
+  // The index reports k_gate where a phrase occurs that one of the set's rules needs; without
+  // one the set cannot match and is not run.
+  bool gated = false;
   // Per rule: the pattern depends on what precedes the match (^, \b, \B, \A), so matching it on
   // a suffix of the text could differ; such rules are placed by the exact search.
   std::vector<std::uint8_t> context_sensitive;
@@ -600,6 +729,9 @@ engine::load_result engine::load(const std::filesystem::path& dir, engine_option
     if (b.is_flag) p->flag_threshold[target_index(b.id) - k_reasons.size()] = b.threshold;
     if (!b.is_flag) p->fallback[target_index(b.id)] = b.fallback;
   }
+  // The set runs only when a phrase that each of its rules needs occurs (when all have one).
+  bool gated = true;
+  std::vector<std::string> gates;
   p->set = std::make_unique<RE2::Set>(rule_options(k_set_max_mem), RE2::UNANCHORED);
   p->anchored = std::make_unique<RE2::Set>(rule_options(k_set_max_mem), RE2::ANCHOR_START);
   for (auto& r : read.data.rules) {
@@ -622,31 +754,58 @@ engine::load_result engine::load(const std::filesystem::path& dir, engine_option
       continue;
     }
     const bool context_sensitive = depends_on_context(r.regex);
-    // Alternatives that are lists of phrases go to the index, the rest to the set.
+    // Alternatives that are lists of phrases go to the index, the rest to the set; or, when each
+    // of the rest starts with a few literal phrases, those phrases go to the index and every
+    // start found is checked with an anchored match, so that the rule needs no set.
     std::vector<std::string> phrases;
+    std::vector<std::string> leading;
+    std::vector<std::string> required;
+    bool all_leading = true;
+    bool all_required = true;
     std::string rest;
     for (const std::string_view alt : alternatives(r.regex)) {
       const std::size_t before = phrases.size();
-      if (context_sensitive || !alternative_phrases(alt, k_max_alternative_phrases, phrases)) {
+      // An alternative with ^ or \b goes to the set whole; its siblings without them can still
+      // be indexed: the rule is then placed by its regex, which sees them all.
+      if (depends_on_context(alt) ||
+          !alternative_phrases(alt, k_max_alternative_phrases, phrases)) {
         phrases.resize(before);
         if (!rest.empty()) rest += '|';
         rest.append(alt);
+        all_leading = leading_phrases(alt, k_max_alternative_phrases, leading) && all_leading;
+        all_required = required_phrases(alt, k_max_alternative_phrases, required) && all_required;
       }
     }
+    std::unique_ptr<RE2> starts;
+    if (!rest.empty() && all_leading) {
+      starts = std::make_unique<RE2>(rest, rule_options(k_rule_max_mem));
+      if (!starts->ok()) starts.reset();
+    }
     std::string set_error;
-    if (!rest.empty() && (p->set->Add(rest, &set_error) < 0 || p->anchored->Add(rest, &set_error) < 0)) {
+    if (!rest.empty() && !starts &&
+        (p->set->Add(rest, &set_error) < 0 || p->anchored->Add(rest, &set_error) < 0)) {
       error("bad pattern: " + set_error);
       continue;
     }
     const auto id = static_cast<std::uint32_t>(p->rules.size());
-    if (!rest.empty()) p->set_rule.push_back(id);
     bool all_added = true;
+    if (!rest.empty() && !starts) {
+      p->set_rule.push_back(id);
+      gated = gated && all_required;
+      gates.insert(gates.end(), required.begin(), required.end());
+    }
     for (const auto& phrase : phrases) all_added = p->index.add(phrase, id) && all_added;
+    if (starts) {
+      for (const auto& phrase : leading) {
+        all_added = p->index.add(phrase, id | k_check) && all_added;
+      }
+    }
     if (!all_added) {
       // The trie holds a million characters, a hundred times the shipped files' phrases.
       result.errors.push_back(file_error{r.file, r.line, r.column, "too many phrases in all"});
       continue;
     }
+    p->starts.push_back(std::move(starts));
     p->context_sensitive.push_back(context_sensitive ? 1 : 0);
     p->first_chars.push_back(first_chars_of(r));
     p->target.push_back(target_index(r.target));
@@ -659,6 +818,10 @@ engine::load_result engine::load(const std::filesystem::path& dir, engine_option
     result.errors.push_back(file_error{dir.string(), 0, 0, "the intent files define no patterns"});
   }
   if (!result.errors.empty()) return result;
+  p->gated = gated;
+  if (gated) {
+    for (const auto& phrase : gates) p->index.add(phrase, k_gate);
+  }
   p->index.build();
   if (!p->set_rule.empty() && (!p->set->Compile() || !p->anchored->Compile())) {
     result.errors.push_back(
@@ -697,6 +860,9 @@ engine::load_result engine::load(const std::filesystem::path& dir, engine_option
   p->stats.examples = examples;
   p->stats.model_features = p->model.features();
   p->stats.traditional_chars = detail::traditional_table_size();
+  p->stats.set_rules = p->set_rule.size();
+  p->stats.checked_rules = static_cast<std::size_t>(std::count_if(
+      p->starts.begin(), p->starts.end(), [](const auto& r) { return r != nullptr; }));
   p->stats.compile_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
   result.engine = std::shared_ptr<const engine>(new engine(std::move(p), read.data.version));
@@ -747,12 +913,50 @@ scratch& thread_scratch() {
 
 }  // namespace
 
+namespace {
+
+// Keeps the index's occurrences that are matches: a start to check becomes one where the rule's
+// anchored regex matches there. True when the set may match (a phrase it needs occurred).
+bool confirm(const engine::impl& m, std::string_view text,
+             std::vector<detail::phrase_index::occurrence>& occurrences) {
+  bool gate = !m.gated;
+  std::size_t kept = 0;
+  std::size_t checked_from = 0;  // the first kept occurrence at the current start
+  for (std::size_t k = 0; k < occurrences.size(); ++k) {
+    auto o = occurrences[k];
+    if (o.id == k_gate) {
+      gate = true;
+      continue;
+    }
+    if ((o.id & k_check) != 0) {
+      o.id &= ~k_check;
+      while (checked_from < kept && occurrences[checked_from].start < o.start) ++checked_from;
+      // Several phrases of a rule may start at one place: check it once.
+      bool seen = false;
+      for (std::size_t j = checked_from; j < kept && !seen; ++j) seen = occurrences[j].id == o.id;
+      if (seen || !m.starts[o.id]->Match(re2::StringPiece(text.data(), text.size()), o.start,
+                                         text.size(), RE2::ANCHOR_START, nullptr, 0)) {
+        continue;
+      }
+    }
+    occurrences[kept++] = o;
+  }
+  occurrences.resize(kept);
+  return gate;
+}
+
+}  // namespace
+
 std::size_t engine::match_only(std::string_view normalized_text) const {
   scratch& s = thread_scratch();
   s.occurrences.clear();
-  if (s.chars.decode(normalized_text)) impl_->index.scan(s.chars, s.occurrences);
+  bool gate = true;
+  if (s.chars.decode(normalized_text)) {
+    impl_->index.scan(s.chars, s.occurrences);
+    gate = confirm(*impl_, normalized_text, s.occurrences);
+  }
   s.fired.clear();
-  if (!impl_->set_rule.empty()) impl_->set->Match(normalized_text, &s.fired);
+  if (!impl_->set_rule.empty() && gate) impl_->set->Match(normalized_text, &s.fired);
   return s.occurrences.size() + s.fired.size();
 }
 
@@ -793,20 +997,23 @@ classification engine::classify(std::string_view raw) const {
 classification engine::classify(std::string_view raw, bool explain) const {
   const impl& m = *impl_;
   scratch& s = thread_scratch();
-  detail::normalize_into(raw, s.text);
+  // The index answers for valid UTF-8 only; otherwise every rule goes through its regex.
+  const bool decoded = detail::normalize_into(raw, s.text, s.chars);
   const std::string_view text = s.text;
   classification out;
 
   std::vector<int>& fired = s.fired;
   fired.clear();
   s.occurrences.clear();
-  // The index answers for valid UTF-8 only; otherwise every rule goes through its regex.
-  const bool decoded = s.chars.decode(text);
   bool one_by_one = !decoded;
-  if (decoded) m.index.scan(s.chars, s.occurrences);
+  bool gate = true;
+  if (decoded) {
+    m.index.scan(s.chars, s.occurrences);
+    gate = confirm(m, text, s.occurrences);
+  }
   bool fallback = false;  // a set ran out of memory
   s.more.clear();
-  if (!one_by_one && !m.set_rule.empty()) {
+  if (!one_by_one && !m.set_rule.empty() && gate) {
     RE2::Set::ErrorInfo info{};
     if (!m.set->Match(text, &s.more, &info) && info.kind != RE2::Set::kNoError) fallback = true;
     for (const int k : s.more) fired.push_back(static_cast<int>(m.set_rule[static_cast<std::size_t>(k)]));

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdint>
 #include <string>
 
 namespace shouhou::intents::detail {
@@ -138,6 +139,18 @@ std::size_t first_len(char lead) {
 
 // The digit of a Chinese digit character (一..九, 两), or 0.
 char chinese_digit(char32_t cp) {
+  // One bit test first: the switch is a chain of compares, and most characters are none of these.
+  static const auto bits = [] {
+    std::array<std::uint64_t, (0xA000 - 0x4E00) / 64> b{};
+    for (const char32_t c : U"一二两三四五六七八九") {
+      if (c != 0) b[(c - 0x4E00) >> 6] |= std::uint64_t{1} << ((c - 0x4E00) & 63);
+    }
+    return b;
+  }();
+  if (cp < 0x4E00 || cp >= 0xA000 ||
+      ((bits[(cp - 0x4E00) >> 6] >> ((cp - 0x4E00) & 63)) & 1) == 0) {
+    return 0;
+  }
   switch (cp) {
     case U'一': return '1';
     case U'两': case U'二': return '2';

@@ -163,6 +163,18 @@ char32_t map_char(char32_t cp, const traditional_table& t) {
 
 // 0..9 for a digit character, 10/100/1000/10000 for a unit, -1 otherwise.
 int numeral_value(char32_t cp) {
+  // One bit test first: the switch is a chain of compares, and most characters are none of these.
+  static const auto bits = [] {
+    std::array<std::uint64_t, (0xA000 - 0x4E00) / 64> b{};
+    for (const char32_t c : U"零一二两三四五六七八九十百千万") {
+      if (c != 0) b[(c - 0x4E00) >> 6] |= std::uint64_t{1} << ((c - 0x4E00) & 63);
+    }
+    return b;
+  }();
+  if (cp < 0x4E00 || cp >= 0xA000 ||
+      ((bits[(cp - 0x4E00) >> 6] >> ((cp - 0x4E00) & 63)) & 1) == 0) {
+    return -1;
+  }
   switch (cp) {
     case U'零': return 0;
     case U'一': return 1;
@@ -298,8 +310,19 @@ constexpr int k_max_repeat = 3;
 
 }  // namespace
 
-void normalize_into(std::string_view text, std::string& out) {
+namespace {
+
+// `chars`: null, or where to record each character written and its byte offset. False when they
+// were not all recorded (an invalid byte passed through, a number converted, a character that
+// code_points::decode refuses): the caller decodes the output instead.
+bool normalize_to(std::string_view text, std::string& out, code_points* chars) {
   const traditional_table& t = traditional();
+  bool recorded = chars != nullptr;
+  if (recorded && chars->cp.size() < text.size() + 1) {
+    chars->cp.resize(text.size() + 1);
+    chars->at.resize(text.size() + 1);
+  }
+  std::size_t n = 0;
   // The output is never longer than 1.5 times the input: only a 2-byte character could map to a
   // 3-byte one; everything else keeps its length or shrinks.
   out.resize(text.size() + text.size() / 2 + 4);
@@ -331,6 +354,7 @@ void normalize_into(std::string_view text, std::string& out) {
     } else {
       const std::size_t len = decode(text, p, cp);
       if (len == 0) {  // not UTF-8: pass the byte through
+        recorded = false;
         *w++ = text[p++];
         last = 0;
         run = 0;
@@ -371,10 +395,34 @@ void normalize_into(std::string_view text, std::string& out) {
       prev_numeral = false;
     }
     prev = cp;
+    if (recorded) {
+      if ((cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF || cp == 0x212A || cp == 0x17F) {
+        recorded = false;
+      }
+      chars->cp[n] = cp;
+      chars->at[n] = static_cast<std::uint32_t>(w - begin);
+      ++n;
+    }
     w = encode_to(cp, w);
   }
   out.resize(static_cast<std::size_t>(w - begin));
-  if (numbers) convert_numbers(out, first_numeral);
+  if (numbers) {
+    convert_numbers(out, first_numeral);
+    recorded = false;
+  }
+  if (recorded) {
+    chars->at[n] = static_cast<std::uint32_t>(out.size());
+    chars->size = n;
+  }
+  return recorded;
+}
+
+}  // namespace
+
+void normalize_into(std::string_view text, std::string& out) { normalize_to(text, out, nullptr); }
+
+bool normalize_into(std::string_view text, std::string& out, code_points& chars) {
+  return normalize_to(text, out, &chars) || chars.decode(out);
 }
 
 std::string normalize(std::string_view text) {

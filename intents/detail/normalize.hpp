@@ -18,12 +18,18 @@
 #include <string>
 #include <string_view>
 
+#include "intents/detail/phrase_index.hpp"
+
 namespace shouhou::intents::detail {
 
 std::string normalize(std::string_view text);
 
 // Same, into `out` (cleared first), so callers can reuse one buffer per thread.
 void normalize_into(std::string_view text, std::string& out);
+
+// Same, and `out` decoded into `chars`: what chars.decode(out) would give and return, mostly
+// without a second pass (the characters are known as they are written).
+bool normalize_into(std::string_view text, std::string& out, code_points& chars);
 
 // True when `text` holds a full-width ASCII form or U+3000: such a character can never match
 // normalised text, so the loader rejects it in patterns.

@@ -58,6 +58,8 @@ std::uint32_t pair_hash(char32_t a, char32_t b) {
 // index should not depend on that.
 char32_t lower(char32_t cp) { return cp >= 'A' && cp <= 'Z' ? cp + ('a' - 'A') : cp; }
 
+bool is_digit(char32_t cp) { return cp >= '0' && cp <= '9'; }
+
 }  // namespace
 
 bool is_caseless_char(char32_t cp) {
@@ -98,9 +100,26 @@ bool code_points::decode(std::string_view text) {
   return true;
 }
 
+bool phrase_index::indexable(std::string_view phrase) {
+  for (std::size_t p = 0; p < phrase.size(); ++p) {
+    if (phrase[p] == k_text_end && (p == 0 || p + 1 != phrase.size())) return false;
+    if (phrase[p] == k_digit_run && p + 1 < phrase.size() &&
+        (phrase[p + 1] == k_digit_run || is_digit(static_cast<unsigned char>(phrase[p + 1])))) {
+      return false;
+    }
+  }
+  return !phrase.empty();
+}
+
 bool phrase_index::add(std::string_view phrase, std::uint32_t id) {
+  if (!indexable(phrase)) return false;
   std::vector<char32_t> chars;
   for (std::size_t p = 0; p < phrase.size();) {
+    if (phrase[p] == k_digit_run || phrase[p] == k_text_end) {
+      chars.push_back(phrase[p] == k_digit_run ? k_digits_key : k_end_key);
+      ++p;
+      continue;
+    }
     char32_t c = 0;
     const std::size_t len = detail::decode(phrase, p, c);
     if (len == 0) return false;
@@ -144,7 +163,17 @@ void phrase_index::build() {
   const auto depth_of = [&](std::uint64_t key) {
     return std::min<std::uint32_t>(depth_[(key >> 21) - 1], 2);
   };
-  for (const auto& [key, node] : building_) ++count[depth_of(key)];
+  steps_.assign(nodes_, 0);
+  bool any_step = false;
+  for (const auto& [key, node] : building_) {
+    ++count[depth_of(key)];
+    const auto c = static_cast<char32_t>(key & 0x1FFFFF);
+    if (c == k_digits_key || c == k_end_key) {
+      steps_[(key >> 21) - 1] |= c == k_digits_key ? k_has_digits : k_has_end;
+      any_step = true;
+    }
+  }
+  if (!any_step) steps_ = {};
   // The small tables at most half full, so that a probe for a missing edge ends after a slot or
   // two; the deep one fuller, to take fewer cache lines.
   singles_table_.assign(count[0], 50);
@@ -160,6 +189,7 @@ void phrase_index::build() {
       default: deep_table_.insert(key, child); break;
     }
   }
+  digits_root_ = singles_table_.find(key_of(0, k_digits_key));
   building_ = {};
   depth_ = {};
   first_ = {};
@@ -192,23 +222,101 @@ std::uint32_t phrase_index::edge_table::find(std::uint64_t key) const {
   }
 }
 
-void phrase_index::scan(const code_points& text, std::vector<occurrence>& out) const {
-  const auto emit = [&](std::uint32_t e, std::size_t i) {
-    if ((e & k_terminal) == 0) return;
-    const std::uint32_t node = e & (k_terminal - 1);
-    for (std::uint32_t k = first_id_[node]; k < first_id_[node + 1]; ++k) {
-      out.push_back(occurrence{ids_[k], text.at[i]});
+struct phrase_index::walk_state {
+  const code_points& text;
+  std::vector<occurrence>& out;
+  std::size_t start = 0;  // the character the walk began at
+  char32_t first = 0;     // its first step: a character or k_digits_key
+  // The last digit run measured, [run_from, run_to): a long number is walked from each of its
+  // digits, and should be measured once.
+  std::size_t run_from = 0;
+  std::size_t run_to = 0;
+
+  std::size_t run_end(std::size_t j) {
+    if (j >= run_from && j < run_to) return run_to;
+    run_from = j;
+    run_to = j;
+    while (run_to < text.size && is_digit(text.cp[run_to])) ++run_to;
+    return run_to;
+  }
+};
+
+std::uint32_t phrase_index::child(std::uint32_t node, std::uint32_t depth, char32_t first,
+                                  char32_t c) const {
+  if (depth == 0) return singles_table_.find(key_of(0, c));
+  if (depth == 1) return pairs_table_.find(pair_key(first, c));
+  return deep_table_.find(key_of(node, c));
+}
+
+void phrase_index::emit(walk_state& w, std::uint32_t e) const {
+  const std::uint32_t node = e & (k_terminal - 1);
+  for (std::uint32_t k = first_id_[node]; k < first_id_[node + 1]; ++k) {
+    w.out.push_back(occurrence{ids_[k], w.text.at[w.start]});
+  }
+}
+
+// `e`: the node reached (with its terminal bit) after `depth` steps, the text taken up to
+// character `j`.
+void phrase_index::take_steps(walk_state& w, std::uint32_t e, std::uint32_t depth,
+                              std::size_t j) const {
+  const std::uint32_t node = e & (k_terminal - 1);
+  const std::uint8_t steps = steps_[node];
+  if (steps == 0) return;
+  if ((steps & k_has_end) != 0 && j == w.text.size) {
+    if (const std::uint32_t end = child(node, depth, w.first, k_end_key); (end & k_terminal) != 0) {
+      emit(w, end);
     }
-  };
+  }
+  if ((steps & k_has_digits) != 0 && j < w.text.size && is_digit(w.text.cp[j])) {
+    walk(w, child(node, depth, w.first, k_digits_key), depth + 1, w.run_end(j));
+  }
+}
+
+void phrase_index::walk(walk_state& w, std::uint32_t e, std::uint32_t depth, std::size_t j) const {
+  while (e != 0) {
+    if ((e & k_terminal) != 0) emit(w, e);
+    if (steps_[e & (k_terminal - 1)] != 0) take_steps(w, e, depth, j);
+    if (j == w.text.size) return;
+    e = child(e & (k_terminal - 1), depth, w.first, w.text.cp[j]);
+    ++depth;
+    ++j;
+  }
+}
+
+void phrase_index::scan(const code_points& text, std::vector<occurrence>& out) const {
+  walk_state w{text, out};
+  const bool steps = !steps_.empty();
   const std::size_t n = text.size;
   const char32_t* cp = text.cp.data();
   for (std::size_t i = 0; i < n; ++i) {
     const char32_t first = cp[i];
-    if (first >= 0x10000 || bit(singles_, first)) emit(singles_table_.find(key_of(0, first)), i);
+    w.start = i;
+    if (first >= 0x10000 || bit(singles_, first)) {
+      if (const std::uint32_t e = singles_table_.find(key_of(0, first)); (e & k_terminal) != 0) {
+        emit(w, e);
+      }
+    }
+    if (steps) {
+      if (digits_root_ != 0 && is_digit(first)) {
+        w.first = k_digits_key;
+        walk(w, digits_root_, 1, w.run_end(i));
+      }
+      // A step right after the first character: the pair probe below cannot see it.
+      if (i + 1 == n || is_digit(cp[i + 1])) {
+        if (const std::uint32_t e = singles_table_.find(key_of(0, first)); e != 0) {
+          w.first = first;
+          take_steps(w, e, 1, i + 1);
+        }
+      }
+    }
     if (i + 1 == n || !bit(pairs_, pair_hash(first, cp[i + 1]))) continue;
     std::uint32_t e = pairs_table_.find(pair_key(first, cp[i + 1]));
+    w.first = first;
     for (std::size_t j = i + 2; e != 0; ++j) {
-      emit(e, i);
+      if ((e & k_terminal) != 0) emit(w, e);
+      if (steps && steps_[e & (k_terminal - 1)] != 0) {
+        take_steps(w, e, static_cast<std::uint32_t>(j - i), j);
+      }
       if (j == n) break;
       e = deep_table_.find(key_of(e & (k_terminal - 1), cp[j]));
     }
@@ -218,8 +326,8 @@ void phrase_index::scan(const code_points& text, std::vector<occurrence>& out) c
 std::size_t phrase_index::memory_bytes() const {
   return (singles_table_.slots.capacity() + pairs_table_.slots.capacity() +
           deep_table_.slots.capacity()) * sizeof(std::uint64_t) +
-         (first_id_.capacity() + ids_.capacity()) * sizeof(std::uint32_t) + sizeof(singles_) +
-         sizeof(pairs_);
+         (first_id_.capacity() + ids_.capacity()) * sizeof(std::uint32_t) + steps_.capacity() +
+         sizeof(singles_) + sizeof(pairs_);
 }
 
 }  // namespace shouhou::intents::detail

@@ -8,6 +8,11 @@
 // Exact only where a case-insensitive regex would match the same bytes: the caller adds phrases
 // of lower-case ASCII and characters without case (see is_caseless_char), and scan() refuses text
 // that is not valid UTF-8 or holds the two characters that fold onto ASCII letters (K, ſ).
+//
+// Two steps stand for more than one character, so that patterns such as `少了\d+个` and
+// `假的(\.|$)` need no regex: a run of ASCII digits (`\d+`) and the end of the text (`$`). Only
+// where a match starts is reported, so a digit run is taken whole: a phrase never has a digit
+// right after it (indexable() says so), and then a shorter run could not match either.
 
 #include <array>
 #include <cstdint>
@@ -34,8 +39,16 @@ struct code_points {
 
 class phrase_index {
  public:
-  // `phrase`: UTF-8, not empty, ASCII lower-cased, only caseless characters. False (nothing
-  // added) when the trie is full (a million characters).
+  // In a phrase, these bytes (never part of UTF-8) are the two steps: one or more ASCII
+  // digits, and the end of the text.
+  static constexpr char k_digit_run = '\xF8';
+  static constexpr char k_text_end = '\xF9';
+  // True when the steps stand where the walk can take them: the end of the text last and not
+  // first, a digit run followed by neither a digit nor another run.
+  static bool indexable(std::string_view phrase);
+  // `phrase`: UTF-8 with the steps above, not empty, ASCII lower-cased, only caseless
+  // characters, indexable. False (nothing added) when it is not, or when the trie is full (a
+  // million characters).
   bool add(std::string_view phrase, std::uint32_t id);
   // After the last add(); the index is then immutable and scan() thread-safe.
   void build();
@@ -68,6 +81,11 @@ class phrase_index {
   static constexpr std::uint32_t k_terminal = 1u << (k_child_bits - 1);
   // Nodes stay below 2^20, so keys of 42 bits fit beside the child.
   static constexpr std::uint32_t k_max_nodes = k_terminal - 2;
+  // The steps as keys, past the last code point.
+  static constexpr char32_t k_digits_key = 0x110000;
+  static constexpr char32_t k_end_key = 0x110001;
+  static constexpr std::uint8_t k_has_digits = 1;
+  static constexpr std::uint8_t k_has_end = 2;
   static std::uint64_t key_of(std::uint32_t node, char32_t cp) {
     return (static_cast<std::uint64_t>(node + 1) << 21) | cp;
   }
@@ -81,6 +99,18 @@ class phrase_index {
   edge_table pairs_table_;    // root -> grandchild by the first two characters
   edge_table deep_table_;     // the edges of nodes two or more characters deep
   std::uint32_t nodes_ = 1;   // the root is node 0
+  // Per node: which steps leave it (k_has_digits, k_has_end); empty when no phrase has one, so
+  // that plain phrases pay nothing for them.
+  std::vector<std::uint8_t> steps_;
+  std::uint32_t digits_root_ = 0;  // the root's digit-run child, with its terminal bit, or 0
+  // The child of `node` (at `depth`, reached from the root by a walk starting with `first`)
+  // by `c`, with its terminal bit, or 0.
+  std::uint32_t child(std::uint32_t node, std::uint32_t depth, char32_t first, char32_t c) const;
+  struct walk_state;
+  // Adds the ids of `e`, a terminal node, at the walk's start.
+  void emit(walk_state& w, std::uint32_t e) const;
+  void take_steps(walk_state& w, std::uint32_t e, std::uint32_t depth, std::size_t j) const;
+  void walk(walk_state& w, std::uint32_t e, std::uint32_t depth, std::size_t j) const;
   // Building only: the edges, each node's depth and first character, and per phrase its end
   // node and id.
   std::unordered_map<std::uint64_t, std::uint32_t> building_;

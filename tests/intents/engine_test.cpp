@@ -223,6 +223,38 @@ TEST(Normalize, FullWidthSpacesAndCase) {
   EXPECT_EQ(detail::normalize("碎了。"), "碎了.");
 }
 
+// The characters recorded while normalising must be what decoding the output gives, including
+// where the output is not what the index may read.
+TEST(Normalize, CharactersAsDecodingTheOutputGives) {
+  const std::vector<std::string> texts = {
+      "收到的杯子碎了",
+      "ＯＫ！三天了",
+      "等了四十八小时",
+      "\xE2\x84\xAA坏了",
+      "\xC5\xBF",
+      "坏了\xFF",
+      "\xE4\xF0\x9F\x98\x80\xB8\x80",  // an invalid byte, an emoji, two more
+      "\xED\xA0\x80",
+      "差差差差差!!!!",
+      "退貨 OK",
+      ""};
+  for (const auto& t : texts) {
+    std::string out;
+    detail::code_points chars;
+    const bool recorded = detail::normalize_into(t, out, chars);
+    EXPECT_EQ(out, detail::normalize(t));
+    detail::code_points decoded;
+    ASSERT_EQ(recorded, decoded.decode(out)) << t;
+    if (!recorded) continue;
+    ASSERT_EQ(chars.size, decoded.size) << t;
+    for (std::size_t i = 0; i < chars.size; ++i) {
+      EXPECT_EQ(chars.cp[i], decoded.cp[i]) << t;
+      EXPECT_EQ(chars.at[i], decoded.at[i]) << t;
+    }
+    EXPECT_EQ(chars.at[chars.size], decoded.at[decoded.size]) << t;
+  }
+}
+
 TEST(ShippedIntents, CandidatesSortedAndConfidenceInRange) {
   const auto c = shipped().classify("发错货了，而且屏幕也碎了，我要退款", true);
   ASSERT_GE(c.candidates.size(), 2u);

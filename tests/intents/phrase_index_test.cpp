@@ -1,0 +1,100 @@
+// The phrase index must report exactly the starts where a case-insensitive regex of the same
+// phrases would match; the digit-run and end-of-text steps included. Every text here was written
+// for these tests.
+
+#include "intents/detail/phrase_index.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace shouhou::intents::detail {
+namespace {
+
+using index_t = phrase_index;
+constexpr char D = phrase_index::k_digit_run;
+constexpr char E = phrase_index::k_text_end;
+
+std::string with(std::string a, char step, std::string b = "") { return a + step + b; }
+
+// (id, byte offset) of every occurrence.
+std::vector<std::pair<std::uint32_t, std::uint32_t>> scan(const phrase_index& index,
+                                                          const std::string& text) {
+  code_points chars;
+  EXPECT_TRUE(chars.decode(text));
+  std::vector<phrase_index::occurrence> found;
+  index.scan(chars, found);
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> out;
+  for (const auto& o : found) out.emplace_back(o.id, o.start);
+  return out;
+}
+
+using pairs = std::vector<std::pair<std::uint32_t, std::uint32_t>>;
+
+TEST(PhraseIndex, PlainPhrases) {
+  index_t index;
+  ASSERT_TRUE(index.add("坏了", 1));
+  ASSERT_TRUE(index.add("坏", 2));
+  ASSERT_TRUE(index.add("ok", 3));
+  index.build();
+  EXPECT_EQ(scan(index, "又坏了OK"), (pairs{{2, 3}, {1, 3}, {3, 9}}));
+  EXPECT_TRUE(scan(index, "好的").empty());
+}
+
+TEST(PhraseIndex, DigitRunInsideAPhrase) {
+  index_t index;
+  ASSERT_TRUE(index.add(with("少了", D, "个"), 1));  // 少了\d+个
+  ASSERT_TRUE(index.add(with("等了", D), 2));        // 等了\d+
+  index.build();
+  EXPECT_EQ(scan(index, "少了3个"), (pairs{{1, 0}}));
+  EXPECT_EQ(scan(index, "少了123个"), (pairs{{1, 0}}));
+  EXPECT_TRUE(scan(index, "少了个").empty());
+  EXPECT_TRUE(scan(index, "少了12件").empty());
+  EXPECT_TRUE(scan(index, "少了三个").empty());
+  EXPECT_EQ(scan(index, "等了10天"), (pairs{{2, 0}}));
+  EXPECT_TRUE(scan(index, "等了天").empty());
+}
+
+TEST(PhraseIndex, DigitRunFirstOrSecond) {
+  index_t index;
+  ASSERT_TRUE(index.add(with("", D, "天"), 1));    // \d+天: a match starts at every digit
+  ASSERT_TRUE(index.add(with("第", D, "次"), 2));  // 第\d+次: the run right after one character
+  index.build();
+  EXPECT_EQ(scan(index, "12天"), (pairs{{1, 0}, {1, 1}}));
+  EXPECT_TRUE(scan(index, "12个天").empty());
+  EXPECT_EQ(scan(index, "第3次"), (pairs{{2, 0}}));
+  EXPECT_EQ(scan(index, "第34次第5次"), (pairs{{2, 0}, {2, 8}}));
+}
+
+TEST(PhraseIndex, EndOfText) {
+  index_t index;
+  ASSERT_TRUE(index.add(with("假的", E), 1));           // 假的$
+  ASSERT_TRUE(index.add(with("好", E), 2));             // 好$: the end right after one character
+  ASSERT_TRUE(index.add(with(with("用了", D), E), 3));  // 用了\d+$
+  index.build();
+  EXPECT_EQ(scan(index, "这是假的"), (pairs{{1, 6}}));
+  EXPECT_TRUE(scan(index, "假的吗").empty());
+  EXPECT_EQ(scan(index, "好"), (pairs{{2, 0}}));
+  EXPECT_TRUE(scan(index, "好的").empty());
+  EXPECT_EQ(scan(index, "才用了12"), (pairs{{3, 3}}));
+  EXPECT_TRUE(scan(index, "用了12次").empty());
+}
+
+TEST(PhraseIndex, StepsOnlyWhereTheWalkCanTakeThem) {
+  EXPECT_TRUE(index_t::indexable(with("少了", D, "个")));
+  EXPECT_TRUE(index_t::indexable(with("假的", E)));
+  // A digit right after a run: the run cannot be taken whole.
+  EXPECT_FALSE(index_t::indexable(with("第", D, "0")));
+  EXPECT_FALSE(index_t::indexable(with("第", D, std::string(1, D))));
+  // The end of the text first, or anywhere but last.
+  EXPECT_FALSE(index_t::indexable(std::string(1, E)));
+  EXPECT_FALSE(index_t::indexable(with("假", E, "的")));
+  EXPECT_FALSE(index_t::indexable(""));
+  index_t index;
+  EXPECT_FALSE(index.add(with("第", D, "0"), 1));
+}
+
+}  // namespace
+}  // namespace shouhou::intents::detail
