@@ -36,27 +36,9 @@ store::case_update update_of(const store::case_record& c, std::int64_t now) {
   return {c.id, c.version, c.status, c.agent, now, c.warn_at_ms, c.outcome};
 }
 
-store::case_record after(store::case_record c, const store::case_update& u) {
-  c.status = u.status;
-  c.agent = u.agent;
-  c.updated_at_ms = u.updated_at_ms;
-  c.warn_at_ms = u.warn_at_ms;
-  c.outcome = u.outcome;
-  c.version += 1;
-  return c;
-}
-
 store::state_update state_of(const store::conversation& conv, const conversation_state& s,
                              std::int64_t remind_at_ms) {
   return {conv.state_version, to_json(s), std::string(to_string(s.phase)), remind_at_ms};
-}
-
-store::conversation conversation_after(store::conversation c, const store::state_update& u) {
-  c.state = u.state;
-  c.phase = u.phase;
-  c.remind_at_ms = u.remind_at_ms;
-  c.state_version += 1;
-  return c;
 }
 
 }  // namespace
@@ -139,7 +121,7 @@ void case_desk::claim(std::string case_id, std::string agent, result_handler don
       s.phase = phase::with_agent;
       t.state = state_of(conv, s, 0);
     }
-    r.record = after(c, u);
+    r.record = store::updated(c, u);
     t.case_change = std::move(u);
     r.events.push_back({"case.claimed", *r.record, {{"agent", agent}}});
     if (settings_.webhook)
@@ -164,7 +146,7 @@ void case_desk::release(std::string case_id, std::string agent, result_handler d
       s.phase = phase::handed_off;
       t.state = state_of(conv, s, 0);
     }
-    r.record = after(c, u);
+    r.record = store::updated(c, u);
     t.case_change = std::move(u);
     r.events.push_back({"case.released", *r.record, {{"agent", agent}}});
     return std::nullopt;
@@ -198,7 +180,7 @@ void case_desk::transfer(std::string case_id, std::string agent, std::string to,
             s.phase = phase::with_agent;
             t.state = state_of(conv, s, 0);
           }
-          r.record = after(c, u);
+          r.record = store::updated(c, u);
           t.case_change = std::move(u);
           r.events.push_back({"case.transferred", *r.record, {{"from", agent}, {"to", to}}});
           return std::nullopt;
@@ -230,7 +212,7 @@ void case_desk::send(std::string case_id, std::string agent, std::string client_
     m.at_ms = now;
     t.inbound = std::move(m);
     store::case_update u = update_of(c, now);
-    r.record = after(c, u);
+    r.record = store::updated(c, u);
     t.case_change = std::move(u);
     r.to_buyer = unprompted{conv, {bot_message{"agent", text, {}, {}}}, know.version, std::nullopt};
     return std::nullopt;
@@ -282,9 +264,9 @@ void case_desk::request_evidence(std::string case_id, std::string agent,
     }
     t.state = state_of(conv, st.next, 0);
     store::case_update u = update_of(c, now);
-    r.record = after(c, u);
+    r.record = store::updated(c, u);
     t.case_change = std::move(u);
-    r.to_buyer = unprompted{conversation_after(conv, *t.state), std::move(st.messages),
+    r.to_buyer = unprompted{store::updated(conv, *t.state), std::move(st.messages),
                             know.version, std::nullopt};
     return std::nullopt;
   };
@@ -313,7 +295,7 @@ void case_desk::resolve(std::string case_id, std::string agent, case_outcome o,
       s.phase = phase::resolved;
       t.state = state_of(conv, s, 0);
     }
-    r.record = after(c, u);
+    r.record = store::updated(c, u);
     t.case_change = std::move(u);
     r.events.push_back({"case.resolved", *r.record, {{"agent", agent}}});
     if (settings_.webhook)
@@ -430,7 +412,8 @@ void case_desk::warn_deadlines(std::function<void(std::vector<desk_event>)> done
           u.warn_at_ms = next;
           store::turn t;
           t.conversation = c.conversation;
-          desk_event e{"case.deadline", after(c, u), {{"deadlines", std::move(deadlines)}}};
+          desk_event e{"case.deadline", store::updated(c, u),
+                       {{"deadlines", std::move(deadlines)}}};
           t.case_change = std::move(u);
           store_.append_turn(std::move(t), [events, remaining, shared_done, e = std::move(e)](
                                                store::status ws, bool) mutable {

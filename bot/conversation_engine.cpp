@@ -47,15 +47,6 @@ std::optional<store::case_record> open_case_for(step& st, store::turn& t,
   return opened;
 }
 
-// The conversation as it is after `st` was stored on top of `current`.
-store::conversation after(store::conversation current, const step& st) {
-  current.state = to_json(st.next);
-  current.state_version += 1;
-  current.phase = std::string(to_string(st.next.phase));
-  current.remind_at_ms = st.remind_at_ms;
-  return current;
-}
-
 }  // namespace
 
 std::int64_t system_clock::now_ms() const {
@@ -187,7 +178,7 @@ void conversation_engine::decide_and_store(store::conversation current, buyer_me
   t.state = update_for(current, st);
 
   result.messages = std::move(st.messages);
-  result.conversation = after(current, st);
+  result.conversation = store::updated(current, *t.state);
   store_.append_turn(
       std::move(t),
       [this, result = std::move(result), current = std::move(current), message = std::move(message),
@@ -244,7 +235,8 @@ void conversation_engine::send_due_reminders(std::function<void(std::vector<unpr
           t.replies = outbound(c.id, st.messages, st.next, now);
           t.state = update_for(c, st);
           if (!state) t.state->state = c.state;  // unreadable: keep it, stop reminding
-          unprompted u{after(c, st), std::move(st.messages), know->version, std::move(opened)};
+          unprompted u{store::updated(c, *t.state), std::move(st.messages), know->version,
+                       std::move(opened)};
           store_.append_turn(std::move(t), [sent, remaining, shared_done, u = std::move(u)](
                                                store::status ws, bool) mutable {
             // A conflict means the buyer wrote meanwhile: that turn rescheduled the reminder.
@@ -346,7 +338,7 @@ void conversation_engine::mark_and_store(store::conversation current, evidence_s
       result.opened_case = open_case_for(st, t, current, *know, now, settings_.desk);
       t.replies = outbound(current.id, st.messages, st.next, now);
       t.state = update_for(current, st);
-      result.conversation = after(current, st);
+      result.conversation = store::updated(current, *t.state);
     } else {
       result.conversation = current;
     }

@@ -88,6 +88,27 @@ struct case_update {
   std::string outcome;
 };
 
+// The conversation as it reads once `u` is committed (the same in every store).
+inline conversation updated(conversation c, const state_update& u) {
+  c.state = u.state;
+  c.phase = u.phase;
+  c.remind_at_ms = u.remind_at_ms;
+  c.state_version += 1;
+  return c;
+}
+
+// The record as it reads once `u` is committed: what every store does to the case (SQLite in its
+// UPDATE), for callers that answer with the new record without reading it back.
+inline case_record updated(case_record c, const case_update& u) {
+  c.status = u.status;
+  c.agent = u.agent;
+  c.updated_at_ms = u.updated_at_ms;
+  c.warn_at_ms = u.warn_at_ms;
+  c.outcome = u.outcome;
+  c.version += 1;
+  return c;
+}
+
 // A webhook event, queued in the transaction of the change it reports (a durable outbox), and
 // delivered later by connectors/webhook.
 struct outbox_event {

@@ -66,12 +66,7 @@ class fake_store final : public st::store {
     if (t.inbound && is_duplicate(t.conversation, t.inbound->client_id)) return done({}, true);
     if (st::status refused = check_turn(t, conv->second); !refused.ok) return done(refused, false);
 
-    if (t.state) {
-      conv->second.state = t.state->state;
-      conv->second.phase = t.state->phase;
-      conv->second.remind_at_ms = t.state->remind_at_ms;
-      conv->second.state_version += 1;
-    }
+    if (t.state) conv->second = st::updated(std::move(conv->second), *t.state);
     if (t.inbound) push(std::move(*t.inbound), t.conversation, true);
     for (auto& r : t.replies) push(std::move(r), t.conversation, false);
     for (auto& e : t.evidence) {
@@ -288,12 +283,7 @@ class fake_store final : public st::store {
 
   void apply_change(const st::case_update& u) {
     st::case_record& c = cases.at(u.id);
-    c.status = u.status;
-    c.agent = u.agent;
-    c.updated_at_ms = u.updated_at_ms;
-    c.warn_at_ms = u.warn_at_ms;
-    c.outcome = u.outcome;
-    c.version += 1;
+    c = st::updated(std::move(c), u);
   }
 
   static bool matches(const st::case_query& q, const st::case_record& c) {
