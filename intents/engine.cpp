@@ -562,18 +562,37 @@ char32_t cjk_at(std::string_view text, std::size_t p) {
          (static_cast<char32_t>(static_cast<unsigned char>(text[p + 2]) & 0x3F));
 }
 
-// True for the first character of a negator, supposition or contrast marker. One bit test: most
-// characters are none of these.
+// The characters the marker words start with, taken from the word lists so that a new word needs
+// no other change.
+struct marker_starts {
+  std::u32string negator;
+  std::u32string hypothetical;
+  std::u32string contrast;
+  // All of them, as one bit test: most characters of a message start no marker.
+  std::array<std::uint64_t, 0x10000 / 64> any{};
+
+  marker_starts() {
+    const auto collect = [this](const auto& words, std::u32string& out) {
+      for (const std::string_view w : words) {
+        const char32_t c = code_point_at(w, 0);
+        if (out.find(c) == std::u32string::npos) out.push_back(c);
+        if (c < 0x10000) any[c >> 6] |= std::uint64_t{1} << (c & 63);
+      }
+    };
+    collect(k_negators, negator);
+    collect(k_hypothetical, hypothetical);
+    collect(k_contrast, contrast);
+  }
+};
+
+const marker_starts& starts_of_markers() {
+  static const marker_starts starts;
+  return starts;
+}
+
 bool is_marker_start(char32_t cp) {
-  static const auto bits = [] {
-    std::array<std::uint64_t, 0x10000 / 64> b{};
-    for (const char32_t c : {U'不', U'没', U'无', U'未', U'别', U'并', U'如', U'要', U'万', U'假', U'若',
-                             U'担', U'但', U'可', U'就', U'只', U'而', U'然', U'也', U'都', U'先', U'且'}) {
-      b[c >> 6] |= std::uint64_t{1} << (c & 63);
-    }
-    return b;
-  }();
-  return cp < 0x10000 && ((bits[cp >> 6] >> (cp & 63)) & 1) != 0;
+  const auto& any = starts_of_markers().any;
+  return cp < 0x10000 && ((any[cp >> 6] >> (cp & 63)) & 1) != 0;
 }
 
 // Where the markers of one message are, found in one pass over its characters.
@@ -600,50 +619,34 @@ void find_markers(std::string_view text, const detail::code_points* chars, marke
   };
   bool in_supposition = false;
   // The character `cp` at byte `p` may start a marker.
+  const marker_starts& starts = starts_of_markers();
   const auto at_marker = [&](std::size_t p, char32_t cp) {
-    switch (cp) {
-      case U'不': case U'没': case U'无': case U'未': case U'别': case U'并': {
-        for (const auto neg : k_negators) {
-          if (!has_at(text, p, neg)) continue;
-          const std::size_t end = p + neg.size();
-          propose(end);
-          for (const auto f : k_fillers) {
-            if (has_at(text, end, f)) propose(end + f.size());
-          }
+    if (starts.negator.find(cp) != std::u32string::npos) {
+      for (const auto neg : k_negators) {
+        if (!has_at(text, p, neg)) continue;
+        const std::size_t end = p + neg.size();
+        propose(end);
+        for (const auto f : k_fillers) {
+          if (has_at(text, end, f)) propose(end + f.size());
         }
-        break;
       }
-      default:
-        break;
     }
-    switch (cp) {
-      case U'如': case U'要': case U'万': case U'假': case U'若': case U'担':
-        if (!in_supposition) {
-          for (const auto m : k_hypothetical) {
-            if (has_at(text, p, m)) {
-              out.suppositions.push_back(static_cast<std::uint32_t>(p + m.size()));
-              in_supposition = true;
-              break;
-            }
-          }
+    if (!in_supposition && starts.hypothetical.find(cp) != std::u32string::npos) {
+      for (const auto m : k_hypothetical) {
+        if (has_at(text, p, m)) {
+          out.suppositions.push_back(static_cast<std::uint32_t>(p + m.size()));
+          in_supposition = true;
+          break;
         }
-        break;
-      default:
-        break;
-    }
-    switch (cp) {
-      case U'但': case U'可': case U'不': case U'就': case U'只': case U'而': case U'然':
-      case U'也': case U'都': case U'先': case U'且': {
-        for (const auto c : k_contrast) {
-          if (has_at(text, p, c)) {
-            out.contrast = p + c.size();
-            break;
-          }
-        }
-        break;
       }
-      default:
-        break;
+    }
+    if (starts.contrast.find(cp) != std::u32string::npos) {
+      for (const auto c : k_contrast) {
+        if (has_at(text, p, c)) {
+          out.contrast = p + c.size();
+          break;
+        }
+      }
     }
   };
   if (chars != nullptr) {
