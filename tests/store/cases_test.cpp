@@ -191,6 +191,12 @@ TEST_F(SqliteCases, OfTwoChangesBasedOnOneVersionTheSecondIsAConflict) {
   EXPECT_TRUE(load(*s_, "c1").history.empty()) << "the refused turn's reply was not stored";
 }
 
+// Of two claims of one case at version 0, exactly one is stored and the other is a conflict.
+void expect_one_won(const turn_result& ra, const turn_result& rb) {
+  EXPECT_EQ(int{ra.st.ok} + int{rb.st.ok}, 1) << ra.st.error << " / " << rb.st.error;
+  EXPECT_TRUE(ra.st.conflict || rb.st.conflict);
+}
+
 // Both claims are submitted from their own threads while the writer is held, so they are
 // certainly applied in one batch, one after the other: the second sees version 1.
 TEST_F(SqliteCases, OfTwoClaimsSubmittedFromTwoThreadsExactlyOneWins) {
@@ -205,8 +211,7 @@ TEST_F(SqliteCases, OfTwoClaimsSubmittedFromTwoThreadsExactlyOneWins) {
   }
   const turn_result ra = alice.get();
   const turn_result rb = bob.get();
-  EXPECT_EQ(int{ra.st.ok} + int{rb.st.ok}, 1) << ra.st.error << " / " << rb.st.error;
-  EXPECT_TRUE(ra.st.conflict || rb.st.conflict);
+  expect_one_won(ra, rb);
   const case_record got = stored("k1");
   EXPECT_EQ(got.version, 1);
   EXPECT_EQ(got.agent, ra.st.ok ? "alice" : "bob");
@@ -224,8 +229,7 @@ TEST_F(SqliteCases, OfTwoClaimsFromTwoStoresOnOneFileExactlyOneWins) {
   b.join();
   const turn_result ra = alice.get();
   const turn_result rb = bob.get();
-  EXPECT_EQ(int{ra.st.ok} + int{rb.st.ok}, 1) << ra.st.error << " / " << rb.st.error;
-  EXPECT_TRUE(ra.st.conflict || rb.st.conflict);
+  expect_one_won(ra, rb);
   EXPECT_EQ(stored("k1").version, 1);
 }
 
