@@ -368,6 +368,8 @@ struct element {
   std::vector<std::string> options;
 };
 
+bool alternative_phrases(std::string_view alt, std::size_t limit, std::vector<std::string>& out);
+
 // Reads the element at `i`. False where these helpers do not follow the syntax: an alternation
 // at this level (a pattern that sets flags reaches across its alternatives), a flags group, an
 // unclosed group or class.
@@ -404,16 +406,17 @@ bool read_element(std::string_view alt, std::size_t i, element& e) {
     std::string_view inside = alt.substr(i + 1, j - i - 1);
     if (inside.starts_with("?:")) inside.remove_prefix(2);
     e.literal = true;
-    std::size_t from = 0;
-    for (std::size_t k = 0; k <= inside.size() && e.literal; ++k) {
-      if (k < inside.size() && inside[k] == '\\') {
-        ++k;
+    for (const std::string_view option : alternatives(inside)) {
+      std::string run;
+      if (literal_run(option, run)) {
+        e.options.push_back(std::move(run));
         continue;
       }
-      if (k == inside.size() || inside[k] == '|') {
-        e.options.emplace_back();
-        e.literal = literal_run(inside.substr(from, k - from), e.options.back());
-        from = k + 1;
+      // A group inside the group ("(发痒|头皮屑(很多|变多))"): the strings it matches, when few.
+      if (option.find('(') == std::string_view::npos ||
+          !alternative_phrases(option, k_max_alternative_phrases, e.options)) {
+        e.literal = false;
+        break;
       }
     }
   } else if (alt[i] == '[') {
@@ -465,9 +468,9 @@ bool extend(std::vector<std::string>& partial, const std::vector<std::string>& o
 }
 
 // Every string one alternative matches when it is a sequence of literal characters and groups of
-// literal alternatives, each optionally followed by '?': "(压|摔)(碎|坏)了?" gives 8 phrases.
-// `\d+` and `$` are taken where the index can walk them. False for anything else (classes, other
-// repeats, ^, nested groups) or past `limit` phrases.
+// literal alternatives (which may hold such groups), each optionally followed by '?':
+// "(压|摔)(碎|坏)了?" gives 8 phrases. `\d+` and `$` are taken where the index can walk them.
+// False for anything else (classes, other repeats, ^) or past `limit` phrases.
 bool alternative_phrases(std::string_view alt, std::size_t limit, std::vector<std::string>& out) {
   std::vector<std::string> partial = {""};
   element e;

@@ -28,10 +28,11 @@ fs::path fresh_dir() {
   return p;
 }
 
-// quality_issue: a literal rule (坏了|坏掉). damaged: the same rule written three ways, run as
-// three suites: with \d+, which the phrase index takes whole (its digit-run step); with a class
-// after 裂了, checked with an anchored regex where the index finds 裂了; and starting with a
-// class, which only the regex set matches. Both weigh 2: one alone gives confidence 2 / 3.
+// quality_issue: a literal rule (坏了|坏掉). damaged: the same rule written four ways, run as
+// four suites: with \d+, which the phrase index takes whole (its digit-run step); the same with
+// a group inside a group, expanded into the same phrases; with a class after 裂了, checked with
+// an anchored regex where the index finds 裂了; and starting with a class, which only the regex
+// set matches. Both weigh 2: one alone gives confidence 2 / 3.
 std::string files_with(const std::string& damaged) {
   return R"(reason: quality_issue
 patterns:
@@ -44,6 +45,7 @@ patterns:
 }
 
 const char* const k_indexed_damaged = "裂了(\\\\d+)?(道|条)?";
+const char* const k_nested_damaged = "(裂(了|了\\\\d+))(道|条)?";
 const char* const k_checked_damaged = "裂了[0-9]*(道|条)?";
 const char* const k_set_damaged = "[裂]了[0-9]*(道|条)?";
 
@@ -65,7 +67,8 @@ class Placement : public ::testing::TestWithParam<const char*> {
 };
 
 INSTANTIATE_TEST_SUITE_P(IndexedCheckedAndSet, Placement,
-                         ::testing::Values(k_indexed_damaged, k_checked_damaged, k_set_damaged));
+                         ::testing::Values(k_indexed_damaged, k_nested_damaged, k_checked_damaged,
+                                           k_set_damaged));
 
 TEST_P(Placement, TheRuleTakesTheIntendedPath) {
   const std::string damaged = GetParam();
