@@ -12,6 +12,7 @@
 #include "intents/detail/entities.hpp"
 #include "intents/detail/intent_file.hpp"
 #include "intents/detail/keyword_model.hpp"
+#include "intents/detail/literal_sequence.hpp"
 #include "intents/detail/normalize.hpp"
 #include "intents/detail/phrase_index.hpp"
 #include "intents/reasons.hpp"
@@ -506,6 +507,17 @@ bool leading_phrases(std::string_view alt, std::size_t limit, std::vector<std::s
   return true;
 }
 
+// The groups of `alt` when it is a sequence of literal elements, optional ones included, with no
+// other repeat: what a literal_sequence checks. False for anything else.
+bool literal_groups(std::string_view alt, std::vector<detail::literal_sequence::group>& out) {
+  element e;
+  for (std::size_t i = 0; i < alt.size(); i = e.end) {
+    if (!read_element(alt, i, e) || !e.literal || e.repeated) return false;
+    out.push_back({std::move(e.options), e.optional});
+  }
+  return !out.empty();
+}
+
 // Phrases one of which every match of `alt` holds: the first run of consecutive literal elements
 // that must match. False when there is none.
 bool required_phrases(std::string_view alt, std::size_t limit, std::vector<std::string>& out) {
@@ -679,6 +691,26 @@ void find_markers(std::string_view text, const detail::code_points* chars, marke
 
 }  // namespace
 
+namespace {
+
+// How a start the index found for a rule is confirmed: by comparing bytes when each of the
+// rule's other alternatives is a sequence of groups of phrases, else with their anchored regex.
+struct start_check {
+  std::vector<detail::literal_sequence> sequences;
+  std::unique_ptr<RE2> regex;
+
+  bool matches_at(std::string_view text, std::size_t at) const {
+    if (regex) {
+      return regex->Match(re2::StringPiece(text.data(), text.size()), at, text.size(),
+                          RE2::ANCHOR_START, nullptr, 0);
+    }
+    return std::any_of(sequences.begin(), sequences.end(),
+                       [&](const auto& q) { return q.matches_at(text, at); });
+  }
+};
+
+}  // namespace
+
 struct engine::impl {
   engine_options options;
   std::vector<rule> rules;
@@ -697,7 +729,7 @@ struct engine::impl {
   std::vector<std::uint32_t> set_rule;
   // Per rule whose other alternatives all start with literal phrases: those alternatives, matched
   // anchored where the index found such a phrase (an index id with k_check); else null.
-  std::vector<std::unique_ptr<RE2>> starts;
+  std::vector<std::unique_ptr<start_check>> starts;
   // The index reports k_gate where a phrase occurs that one of the set's rules needs; without
   // one the set cannot match and is not run.
   bool gated = false;
@@ -769,6 +801,7 @@ engine::load_result engine::load(const std::filesystem::path& dir, engine_option
     bool all_leading = true;
     bool all_required = true;
     std::string rest;
+    std::vector<std::string_view> rest_alternatives;
     for (const std::string_view alt : alternatives(r.regex)) {
       const std::size_t before = phrases.size();
       // An alternative with ^ or \b goes to the set whole; its siblings without them can still
@@ -778,14 +811,24 @@ engine::load_result engine::load(const std::filesystem::path& dir, engine_option
         phrases.resize(before);
         if (!rest.empty()) rest += '|';
         rest.append(alt);
+        rest_alternatives.push_back(alt);
         all_leading = leading_phrases(alt, k_max_alternative_phrases, leading) && all_leading;
         all_required = required_phrases(alt, k_max_alternative_phrases, required) && all_required;
       }
     }
-    std::unique_ptr<RE2> starts;
+    std::unique_ptr<start_check> starts;
     if (!rest.empty() && all_leading) {
-      starts = std::make_unique<RE2>(rest, rule_options(k_rule_max_mem));
-      if (!starts->ok()) starts.reset();
+      starts = std::make_unique<start_check>();
+      for (const std::string_view alt : rest_alternatives) {
+        std::vector<detail::literal_sequence::group> groups;
+        if (depends_on_context(alt) || !literal_groups(alt, groups)) {
+          starts->sequences.clear();
+          starts->regex = std::make_unique<RE2>(rest, rule_options(k_rule_max_mem));
+          break;
+        }
+        starts->sequences.emplace_back(std::move(groups));
+      }
+      if (starts->regex && !starts->regex->ok()) starts.reset();
     }
     std::string set_error;
     if (!rest.empty() && !starts &&
@@ -869,6 +912,8 @@ engine::load_result engine::load(const std::filesystem::path& dir, engine_option
   p->stats.set_rules = p->set_rule.size();
   p->stats.checked_rules = static_cast<std::size_t>(std::count_if(
       p->starts.begin(), p->starts.end(), [](const auto& r) { return r != nullptr; }));
+  p->stats.regex_checked_rules = static_cast<std::size_t>(std::count_if(
+      p->starts.begin(), p->starts.end(), [](const auto& r) { return r && r->regex; }));
   p->stats.compile_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
   result.engine = std::shared_ptr<const engine>(new engine(std::move(p), read.data.version));
@@ -940,10 +985,7 @@ bool confirm(const engine::impl& m, std::string_view text,
       // Several phrases of a rule may start at one place: check it once.
       bool seen = false;
       for (std::size_t j = checked_from; j < kept && !seen; ++j) seen = occurrences[j].id == o.id;
-      if (seen || !m.starts[o.id]->Match(re2::StringPiece(text.data(), text.size()), o.start,
-                                         text.size(), RE2::ANCHOR_START, nullptr, 0)) {
-        continue;
-      }
+      if (seen || !m.starts[o.id]->matches_at(text, o.start)) continue;
     }
     occurrences[kept++] = o;
   }

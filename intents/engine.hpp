@@ -62,9 +62,11 @@ struct engine_stats {
   std::size_t model_features = 0;      // distinct character pairs the keyword model knows
   std::size_t traditional_chars = 0;   // Traditional characters the normaliser converts
   double compile_ms = 0.0;             // reading, compiling and training, in milliseconds
-  // Rules not wholly lists of phrases: those checked with an anchored regex where the phrases
-  // they start with occur, and those matched (in part) by the regex set.
+  // Rules not wholly lists of phrases: those checked where the phrases they start with occur
+  // (by comparing bytes when they are sequences of groups of phrases, else with an anchored
+  // regex: regex_checked_rules of them), and those matched (in part) by the regex set.
   std::size_t checked_rules = 0;
+  std::size_t regex_checked_rules = 0;
   std::size_t set_rules = 0;
 };
 

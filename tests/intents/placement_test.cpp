@@ -28,11 +28,12 @@ fs::path fresh_dir() {
   return p;
 }
 
-// quality_issue: a literal rule (坏了|坏掉). damaged: the same rule written four ways, run as
-// four suites: with \d+, which the phrase index takes whole (its digit-run step); the same with
-// a group inside a group, expanded into the same phrases; with a class after 裂了, checked with
-// an anchored regex where the index finds 裂了; and starting with a class, which only the regex
-// set matches. Both weigh 2: one alone gives confidence 2 / 3.
+// quality_issue: a literal rule (坏了|坏掉). damaged: the same rule written five ways, run as
+// five suites: with \d+, which the phrase index takes whole (its digit-run step); the same with
+// a group inside a group, expanded into the same phrases; followed by optional groups that make
+// too many phrases to index, checked by comparing bytes where the index finds 裂了; with a class
+// after 裂了, checked there with an anchored regex; and starting with a class, which only the
+// regex set matches. Both weigh 2: one alone gives confidence 2 / 3.
 std::string files_with(const std::string& damaged) {
   return R"(reason: quality_issue
 patterns:
@@ -46,6 +47,7 @@ patterns:
 
 const char* const k_indexed_damaged = "裂了(\\\\d+)?(道|条)?";
 const char* const k_nested_damaged = "(裂(了|了\\\\d+))(道|条)?";
+const char* const k_sequence_damaged = "裂了(\\\\d+)?(道|条)?(w|x|y|z)?(w|x|y|z)?(w|x|y|z)?(w|x|y|z)?(w|x|y|z)?";
 const char* const k_checked_damaged = "裂了[0-9]*(道|条)?";
 const char* const k_set_damaged = "[裂]了[0-9]*(道|条)?";
 
@@ -67,12 +69,14 @@ class Placement : public ::testing::TestWithParam<const char*> {
 };
 
 INSTANTIATE_TEST_SUITE_P(IndexedCheckedAndSet, Placement,
-                         ::testing::Values(k_indexed_damaged, k_nested_damaged, k_checked_damaged,
-                                           k_set_damaged));
+                         ::testing::Values(k_indexed_damaged, k_nested_damaged, k_sequence_damaged,
+                                           k_checked_damaged, k_set_damaged));
 
 TEST_P(Placement, TheRuleTakesTheIntendedPath) {
   const std::string damaged = GetParam();
-  EXPECT_EQ(engine_->stats().checked_rules, damaged == k_checked_damaged ? 1u : 0u);
+  const bool checked = damaged == k_checked_damaged || damaged == k_sequence_damaged;
+  EXPECT_EQ(engine_->stats().checked_rules, checked ? 1u : 0u);
+  EXPECT_EQ(engine_->stats().regex_checked_rules, damaged == k_checked_damaged ? 1u : 0u);
   EXPECT_EQ(engine_->stats().set_rules, damaged == k_set_damaged ? 1u : 0u);
 }
 
