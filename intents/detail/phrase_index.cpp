@@ -148,29 +148,87 @@ bool phrase_index::add(std::string_view phrase, std::uint32_t id) {
 }
 
 void phrase_index::build() {
-  std::vector<std::uint8_t> terminal(nodes_, 0);
+  // The trie's edges by parent, and each node's ids, in order.
+  struct edge {
+    std::uint32_t from;
+    char32_t c;
+    std::uint32_t to;
+  };
+  std::vector<edge> edges;
+  edges.reserve(building_.size());
+  for (const auto& [key, node] : building_) {
+    edges.push_back(edge{static_cast<std::uint32_t>(key >> 21) - 1,
+                         static_cast<char32_t>(key & 0x1FFFFF), node});
+  }
+  std::sort(edges.begin(), edges.end(),
+            [](const edge& a, const edge& b) { return a.from != b.from ? a.from < b.from : a.c < b.c; });
+  std::vector<std::size_t> first_edge(nodes_ + 1, 0);
+  for (const auto& e : edges) ++first_edge[e.from + 1];
+  for (std::uint32_t n = 0; n < nodes_; ++n) first_edge[n + 1] += first_edge[n];
   std::sort(ends_.begin(), ends_.end());
   ends_.erase(std::unique(ends_.begin(), ends_.end()), ends_.end());
-  first_id_.assign(nodes_ + 1, 0);
-  for (const auto& [node, id] : ends_) {
-    terminal[node] = 1;
-    ++first_id_[node + 1];
+  std::vector<std::size_t> first_end(nodes_ + 1, 0);
+  for (const auto& [node, id] : ends_) ++first_end[node + 1];
+  for (std::uint32_t n = 0; n < nodes_; ++n) first_end[n + 1] += first_end[n];
+
+  // Nodes two or more characters deep with the same ids and the same edges to the same nodes are
+  // one node: the trie becomes a graph that shares the ends of phrases. A cross product of groups
+  // ("(收到|到手)(只有|就)(一|两)(个|件)") then takes about as many nodes as it has phrases in its
+  // groups, not as it has phrases, and the tables stay small enough for the cache. Children are
+  // numbered after their parents, so walking the nodes backwards meets every child first. The
+  // root and its children are never merged: their edges are found by character, not by node.
+  std::vector<std::uint32_t> merged(nodes_, 0);  // per node: its node in the graph, numbered
+                                                 // backwards for now
+  std::vector<std::uint32_t> kept;               // per node of the graph: the trie node it keeps
+  std::unordered_map<std::string, std::uint32_t> by_signature;
+  std::string signature;
+  for (std::uint32_t n = nodes_; n-- > 0;) {
+    if (depth_[n] >= 2) {
+      signature.clear();
+      const auto put = [&](std::uint32_t v) { signature.append(reinterpret_cast<const char*>(&v), sizeof v); };
+      for (std::size_t k = first_end[n]; k < first_end[n + 1]; ++k) put(ends_[k].second);
+      put(~0u);
+      for (std::size_t k = first_edge[n]; k < first_edge[n + 1]; ++k) {
+        put(static_cast<std::uint32_t>(edges[k].c));
+        put(merged[edges[k].to]);
+      }
+      const auto [it, added] =
+          by_signature.try_emplace(signature, static_cast<std::uint32_t>(kept.size()));
+      if (!added) {
+        merged[n] = it->second;
+        continue;
+      }
+    }
+    merged[n] = static_cast<std::uint32_t>(kept.size());
+    kept.push_back(n);
   }
-  for (std::uint32_t n = 0; n < nodes_; ++n) first_id_[n + 1] += first_id_[n];
+  by_signature = {};
+  const auto graph_nodes = static_cast<std::uint32_t>(kept.size());
+  for (auto& m : merged) m = graph_nodes - 1 - m;  // the root is node 0 again
+  std::reverse(kept.begin(), kept.end());
+  nodes_ = graph_nodes;
+
+  first_id_.assign(nodes_ + 1, 0);
   ids_.clear();
-  for (const auto& [node, id] : ends_) ids_.push_back(id);
+  std::vector<std::uint8_t> terminal(nodes_, 0);
+  for (std::uint32_t g = 0; g < nodes_; ++g) {
+    const std::uint32_t n = kept[g];
+    for (std::size_t k = first_end[n]; k < first_end[n + 1]; ++k) ids_.push_back(ends_[k].second);
+    first_id_[g + 1] = static_cast<std::uint32_t>(ids_.size());
+    terminal[g] = first_end[n + 1] > first_end[n] ? 1 : 0;
+  }
   std::array<std::size_t, 3> count{};
-  const auto depth_of = [&](std::uint64_t key) {
-    return std::min<std::uint32_t>(depth_[(key >> 21) - 1], 2);
-  };
   steps_.assign(nodes_, 0);
   bool any_step = false;
-  for (const auto& [key, node] : building_) {
-    ++count[depth_of(key)];
-    const auto c = static_cast<char32_t>(key & 0x1FFFFF);
-    if (c == k_digits_key || c == k_end_key) {
-      steps_[(key >> 21) - 1] |= c == k_digits_key ? k_has_digits : k_has_end;
-      any_step = true;
+  for (std::uint32_t g = 0; g < nodes_; ++g) {
+    const std::uint32_t n = kept[g];
+    for (std::size_t k = first_edge[n]; k < first_edge[n + 1]; ++k) {
+      ++count[std::min<std::uint32_t>(depth_[n], 2)];
+      const char32_t c = edges[k].c;
+      if (c == k_digits_key || c == k_end_key) {
+        steps_[g] |= c == k_digits_key ? k_has_digits : k_has_end;
+        any_step = true;
+      }
     }
   }
   if (!any_step) steps_ = {};
@@ -179,14 +237,17 @@ void phrase_index::build() {
   singles_table_.assign(count[0], 50);
   pairs_table_.assign(count[1], 50);
   deep_table_.assign(count[2], 75);
-  for (const auto& [key, node] : building_) {
-    const std::uint32_t child = node | (terminal[node] ? k_terminal : 0);
-    const std::uint32_t from = static_cast<std::uint32_t>(key >> 21) - 1;
-    const auto c = static_cast<char32_t>(key & 0x1FFFFF);
-    switch (depth_of(key)) {
-      case 0: singles_table_.insert(key, child); break;
-      case 1: pairs_table_.insert(pair_key(first_[from], c), child); break;
-      default: deep_table_.insert(key, child); break;
+  for (std::uint32_t g = 0; g < nodes_; ++g) {
+    const std::uint32_t n = kept[g];
+    for (std::size_t k = first_edge[n]; k < first_edge[n + 1]; ++k) {
+      const std::uint32_t to = merged[edges[k].to];
+      const std::uint32_t child = to | (terminal[to] ? k_terminal : 0);
+      const char32_t c = edges[k].c;
+      switch (std::min<std::uint32_t>(depth_[n], 2)) {
+        case 0: singles_table_.insert(key_of(0, c), child); break;
+        case 1: pairs_table_.insert(pair_key(first_[n], c), child); break;
+        default: deep_table_.insert(key_of(g, c), child); break;
+      }
     }
   }
   digits_root_ = singles_table_.find(key_of(0, k_digits_key));

@@ -1,6 +1,7 @@
 #pragma once
 // Where literal phrases occur in a normalised message: a trie over code points, walked from every
-// character. It stands in for the regular-expression set for rules (or alternatives of rules)
+// character, whose nodes with the same future (the same ids ending there, the same edges on) are
+// stored once, so that the many phrases of a cross product of groups take few nodes. It stands in for the regular-expression set for rules (or alternatives of rules)
 // that are lists of literal phrases, which are most of them: the set's DFA over so many
 // Chinese phrases grows to ~10 MiB of states, one cache miss per byte, while the walk touches a
 // table of a few hundred KiB and mostly stops at the first character.
@@ -53,6 +54,8 @@ class phrase_index {
   // After the last add(); the index is then immutable and scan() thread-safe.
   void build();
   std::size_t memory_bytes() const;
+  // Nodes after build(), where the ends phrases share are stored once.
+  std::size_t nodes() const { return nodes_; }
 
   struct occurrence {
     std::uint32_t id;

@@ -96,5 +96,39 @@ TEST(PhraseIndex, StepsOnlyWhereTheWalkCanTakeThem) {
   EXPECT_FALSE(index.add(with("第", D, "0"), 1));
 }
 
+// A cross product of groups shares the ends of its phrases: 4 x 5 x 6 = 120 phrases of 3
+// characters take about 4 + 20 + 6 nodes (120 + 20 + 4 as a tree), and are all still found.
+TEST(PhraseIndex, SharedEndsAreStoredOnce) {
+  const std::vector<std::string> first = {"收", "拿", "送", "寄"};
+  const std::vector<std::string> second = {"到", "来", "回", "去", "走"};
+  const std::vector<std::string> third = {"一", "二", "三", "四", "五", "六"};
+  index_t index;
+  for (const auto& a : first) {
+    for (const auto& b : second) {
+      for (const auto& c : third) ASSERT_TRUE(index.add(a + b + c, 7));
+    }
+  }
+  index.build();
+  EXPECT_LE(index.nodes(), 1u + 4 + 20 + 6);
+  EXPECT_EQ(scan(index, "拿回五"), (pairs{{7, 0}}));
+  EXPECT_EQ(scan(index, "他寄走六,收到一"), (pairs{{7, 3}, {7, 13}}));
+  EXPECT_TRUE(scan(index, "拿回七").empty());
+}
+
+// Ends are shared only where the same ids end: "买错" means one thing after 我 and another
+// after 不.
+TEST(PhraseIndex, EndsWithOtherIdsStayApart) {
+  index_t index;
+  ASSERT_TRUE(index.add("我买错了", 1));
+  ASSERT_TRUE(index.add("他买错了", 1));
+  ASSERT_TRUE(index.add("不买错了", 2));
+  ASSERT_TRUE(index.add("不买错", 3));
+  ASSERT_TRUE(index.add("我买错", 4));
+  index.build();
+  EXPECT_EQ(scan(index, "他买错了"), (pairs{{1, 0}}));
+  EXPECT_EQ(scan(index, "不买错了"), (pairs{{3, 0}, {2, 0}}));
+  EXPECT_EQ(scan(index, "我买错了"), (pairs{{4, 0}, {1, 0}}));
+}
+
 }  // namespace
 }  // namespace shouhou::intents::detail
