@@ -598,6 +598,10 @@ struct marker_starts {
     collect(k_hypothetical, hypothetical);
     collect(k_contrast, contrast);
   }
+
+  bool may_start(char32_t cp) const {
+    return cp < 0x10000 && ((any[cp >> 6] >> (cp & 63)) & 1) != 0;
+  }
 };
 
 const marker_starts& starts_of_markers() {
@@ -605,10 +609,6 @@ const marker_starts& starts_of_markers() {
   return starts;
 }
 
-bool is_marker_start(char32_t cp) {
-  const auto& any = starts_of_markers().any;
-  return cp < 0x10000 && ((any[cp >> 6] >> (cp & 63)) & 1) != 0;
-}
 
 // Where the markers of one message are, found in one pass over its characters.
 struct markers {
@@ -669,7 +669,7 @@ void find_markers(std::string_view text, const detail::code_points* chars, marke
       const char32_t cp = chars->cp[i];
       if (cp < 0x80) {
         if (is_clause_break(static_cast<char>(cp))) in_supposition = false;
-      } else if (is_marker_start(cp)) {
+      } else if (starts.may_start(cp)) {
         at_marker(chars->at[i], cp);
       }
     }
@@ -684,7 +684,7 @@ void find_markers(std::string_view text, const detail::code_points* chars, marke
     }
     // Only a few first characters can start a marker; compare whole words only for them.
     const char32_t cp = cjk_at(text, p);
-    if (is_marker_start(cp)) at_marker(p, cp);
+    if (starts.may_start(cp)) at_marker(p, cp);
     p += 3;
   }
 }
