@@ -101,6 +101,7 @@ void keyword_model::train() {
   while (size * 2 < features_ * 3) size *= 2;
   mask_ = size - 1;
   slots_.assign(size, slot{});
+  known_.fill(0);
   for (std::size_t c = 0; c < classes_; ++c) {
     // The smallest log P(n-gram|c) there is: an n-gram never seen with class c.
     floor_[c] = std::log(k_smoothing / (class_total_[c] + k_smoothing * vocabulary));
@@ -114,6 +115,7 @@ void keyword_model::train() {
     while (slots_[at].fingerprint() != 0) at = (at + 1) & mask_;
     slot& s = slots_[at];
     s.set_fingerprint(fingerprint_of(h));
+    known_[known_bit(h) >> 6] |= std::uint64_t{1} << (known_bit(h) & 63);
     for (std::size_t c = 0; c < classes_; ++c) {
       const double p = (counts[c] + k_smoothing) / (class_total_[c] + k_smoothing * vocabulary);
       const double q = std::round((std::log(p) - floor_[c]) * k_log_scale);
@@ -173,7 +175,9 @@ inline void keyword_model::look_up(std::uint64_t key, std::vector<std::uint32_t>
     if (known == 0) return;
     at = known - 1u;
   } else {
-    at = find(mix(key));
+    const std::uint64_t h = mix(key);
+    if (((known_[known_bit(h) >> 6] >> (known_bit(h) & 63)) & 1) == 0) return;
+    at = find(h);
     if (at == k_missing) return;
   }
   __builtin_prefetch(&slots_[at]);
@@ -239,7 +243,8 @@ std::size_t keyword_model::add_rows(const std::vector<std::uint32_t>& found,
 
 std::size_t keyword_model::memory_bytes() const {
   return slots_.capacity() * sizeof(slot) + fingerprints_.capacity() * sizeof(std::uint32_t) +
-         class_total_.capacity() * sizeof(double);
+         class_total_.capacity() * sizeof(double) +
+         han_slot_.capacity() * sizeof(std::uint16_t) + sizeof(known_);
 }
 
 }  // namespace shouhou::intents::detail

@@ -89,6 +89,10 @@ class keyword_model {
   static constexpr char32_t k_han_first = 0x4E00;
   static constexpr char32_t k_han_end = 0xA000;
   std::vector<std::uint16_t> han_slot_;
+  // One bit per 16-bit hash of the n-grams the table knows (8 KiB, in the L1 cache): most pairs
+  // of a message are unknown, and then cost no probe of the fingerprints.
+  std::array<std::uint64_t, 1024> known_{};
+  static std::size_t known_bit(std::uint64_t h) { return static_cast<std::size_t>(h >> 16) & 0xFFFF; }
   std::array<double, k_max_classes> floor_{};
   std::size_t mask_ = 0;
   std::size_t features_ = 0;
