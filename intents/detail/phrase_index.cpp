@@ -1,6 +1,7 @@
 #include "intents/detail/phrase_index.hpp"
 
 #include <algorithm>
+#include <unordered_map>
 
 namespace shouhou::intents::detail {
 namespace {
@@ -113,7 +114,8 @@ bool phrase_index::indexable(std::string_view phrase) {
 
 bool phrase_index::add(std::string_view phrase, std::uint32_t id) {
   if (!indexable(phrase)) return false;
-  std::vector<char32_t> chars;
+  std::vector<char32_t>& chars = chars_;
+  chars.clear();
   for (std::size_t p = 0; p < phrase.size();) {
     if (phrase[p] == k_digit_run || phrase[p] == k_text_end) {
       chars.push_back(phrase[p] == k_digit_run ? k_digits_key : k_end_key);
@@ -135,13 +137,15 @@ bool phrase_index::add(std::string_view phrase, std::uint32_t id) {
   if (chars.size() > 1) set_bit(pairs_, pair_hash(chars[0], chars[1]));
   std::uint32_t node = 0;
   for (const char32_t c : chars) {
-    const auto [it, added] = building_.try_emplace(key_of(node, c), nodes_);
-    if (added) {
+    // Children are never the root, so 0 means none.
+    std::uint32_t child = building_.slots.empty() ? 0 : building_.find(key_of(node, c));
+    if (child == 0) {
+      child = nodes_++;
+      building_.insert_growing(key_of(node, c), child);
       depth_.push_back(depth_[node] + 1);
       first_.push_back(node == 0 ? c : first_[node]);
-      ++nodes_;
     }
-    node = it->second;
+    node = child;
   }
   ends_.emplace_back(node, id);
   return true;
@@ -154,17 +158,27 @@ void phrase_index::build() {
     char32_t c;
     std::uint32_t to;
   };
-  std::vector<edge> edges;
-  edges.reserve(building_.size());
-  for (const auto& [key, node] : building_) {
-    edges.push_back(edge{static_cast<std::uint32_t>(key >> 21) - 1,
-                         static_cast<char32_t>(key & 0x1FFFFF), node});
-  }
-  std::sort(edges.begin(), edges.end(),
-            [](const edge& a, const edge& b) { return a.from != b.from ? a.from < b.from : a.c < b.c; });
   std::vector<std::size_t> first_edge(nodes_ + 1, 0);
-  for (const auto& e : edges) ++first_edge[e.from + 1];
+  const auto each_edge = [&](auto&& f) {
+    for (const std::uint64_t slot : building_.slots) {
+      if (slot == 0) continue;
+      const std::uint64_t key = slot >> k_child_bits;
+      f(edge{static_cast<std::uint32_t>(key >> 21) - 1, static_cast<char32_t>(key & 0x1FFFFF),
+             static_cast<std::uint32_t>(slot) & ((1u << k_child_bits) - 1)});
+    }
+  };
+  each_edge([&](const edge& e) { ++first_edge[e.from + 1]; });
   for (std::uint32_t n = 0; n < nodes_; ++n) first_edge[n + 1] += first_edge[n];
+  std::vector<edge> edges(first_edge[nodes_]);
+  {
+    std::vector<std::size_t> next(first_edge.begin(), first_edge.end() - 1);
+    each_edge([&](const edge& e) { edges[next[e.from]++] = e; });
+  }
+  for (std::uint32_t n = 0; n < nodes_; ++n) {
+    std::sort(edges.begin() + static_cast<std::ptrdiff_t>(first_edge[n]),
+              edges.begin() + static_cast<std::ptrdiff_t>(first_edge[n + 1]),
+              [](const edge& a, const edge& b) { return a.c < b.c; });
+  }
   std::sort(ends_.begin(), ends_.end());
   ends_.erase(std::unique(ends_.begin(), ends_.end()), ends_.end());
   std::vector<std::size_t> first_end(nodes_ + 1, 0);
@@ -252,6 +266,7 @@ void phrase_index::build() {
   }
   digits_root_ = singles_table_.find(key_of(0, k_digits_key));
   building_ = {};
+  chars_ = {};
   depth_ = {};
   first_ = {};
   ends_ = {};
@@ -265,14 +280,28 @@ void phrase_index::edge_table::assign(std::size_t edges, std::size_t per_slot_pe
     ++bits;
   }
   slots.assign(size, 0);
+  used = 0;
   mask = size - 1;
   shift = 64 - bits;
+}
+
+void phrase_index::edge_table::insert_growing(std::uint64_t key, std::uint32_t child) {
+  if ((used + 1) * 2 > slots.size()) {
+    std::vector<std::uint64_t> old;
+    old.swap(slots);
+    assign(std::max<std::size_t>(old.size() * 2, 1024), 100);
+    for (const std::uint64_t e : old) {
+      if (e != 0) insert(e >> k_child_bits, static_cast<std::uint32_t>(e) & ((1u << k_child_bits) - 1));
+    }
+  }
+  insert(key, child);
 }
 
 void phrase_index::edge_table::insert(std::uint64_t key, std::uint32_t child) {
   std::size_t at = slot_of(key);
   while (slots[at] != 0) at = (at + 1) & mask;
   slots[at] = (key << k_child_bits) | child;
+  ++used;
 }
 
 std::uint32_t phrase_index::edge_table::find(std::uint64_t key) const {

@@ -19,7 +19,6 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -75,8 +74,11 @@ class phrase_index {
     std::size_t slot_of(std::uint64_t key) const {
       return static_cast<std::size_t>((key * 0x9E3779B97F4A7C15ull) >> shift);
     }
+    std::size_t used = 0;
     void assign(std::size_t edges, std::size_t per_slot_percent);
     void insert(std::uint64_t key, std::uint32_t child);
+    // Same, doubling the table when it is half full (while the trie is built).
+    void insert_growing(std::uint64_t key, std::uint32_t child);
     // The child (with its terminal bit), or 0 when there is none.
     std::uint32_t find(std::uint64_t key) const;
   };
@@ -116,7 +118,8 @@ class phrase_index {
   void walk(walk_state& w, std::uint32_t e, std::uint32_t depth, std::size_t j) const;
   // Building only: the edges, each node's depth and first character, and per phrase its end
   // node and id.
-  std::unordered_map<std::uint64_t, std::uint32_t> building_;
+  edge_table building_;
+  std::vector<char32_t> chars_;  // the phrase being added
   std::vector<std::uint32_t> depth_;
   std::vector<char32_t> first_;
   std::vector<std::pair<std::uint32_t, std::uint32_t>> ends_;
