@@ -27,6 +27,10 @@ std::uint32_t first_key(std::string_view s, std::size_t p) {
   return key;
 }
 
+std::uint64_t start_bit(std::uint32_t key) {
+  return std::uint64_t{1} << ((key * 0x9E3779B1u) >> 26);
+}
+
 }  // namespace
 
 literal_sequence::literal_sequence(std::vector<group> groups) {
@@ -54,10 +58,22 @@ literal_sequence::literal_sequence(std::vector<group> groups) {
     }
     groups_.push_back(std::move(s));
   }
+  if (groups_.empty() || groups_[0].optional) {
+    starts_ = ~std::uint64_t{0};
+    return;
+  }
+  for (const std::uint32_t key : groups_[0].first) starts_ |= start_bit(key);
+  for (const auto& o : groups_[0].stepped) {
+    if (o[0] == phrase_index::k_text_end) starts_ |= start_bit(0);
+    for (char d = '0'; d <= '9' && o[0] == phrase_index::k_digit_run; ++d) {
+      starts_ |= start_bit(static_cast<unsigned char>(d));
+    }
+  }
 }
 
 bool literal_sequence::matches_at(std::string_view text, std::size_t at) const {
-  return at <= text.size() && match(text, 0, at);
+  return at <= text.size() && (starts_ & start_bit(first_key(text, at))) != 0 &&
+         match(text, 0, at);
 }
 
 // Whether groups g, g+1, ... match from byte q. The sequences are short and most options fail

@@ -42,6 +42,9 @@ class literal_sequence {
   bool match_option(std::string_view text, std::string_view option, std::size_t g,
                     std::size_t q) const;
   std::vector<sorted_group> groups_;
+  // One bit per 6-bit hash of the characters a match can start with (all bits when the first
+  // group may match nothing): most checks of a rule's sequences end here.
+  std::uint64_t starts_ = 0;
 };
 
 }  // namespace shouhou::intents::detail
