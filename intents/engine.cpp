@@ -487,23 +487,60 @@ bool alternative_phrases(std::string_view alt, std::size_t limit, std::vector<st
   return true;
 }
 
-// The phrases every match of `alt` starts with: its leading literal elements, optional ones
-// included, up to its last required one before anything else (a ^ or \b in front, which match no
-// character, skipped). False when there are none, or past `limit` for the first element.
-bool leading_phrases(std::string_view alt, std::size_t limit, std::vector<std::string>& out) {
+// `count` x `n` (n >= 1), or limit + 1 when that is more than `limit`.
+std::size_t times(std::size_t count, std::size_t n, std::size_t limit) {
+  return count > limit / n ? limit + 1 : count * n;
+}
+
+// The phrases of alternative_phrases(), as the groups they are made of, for the index to take
+// without spelling them out.
+bool alternative_product(std::string_view alt, std::size_t limit,
+                         detail::phrase_index::product& out) {
+  detail::phrase_index::product groups;
+  detail::phrase_index::product_check check;
+  std::size_t count = 1;
+  element e;
+  for (std::size_t i = 0; i < alt.size(); i = e.end) {
+    if (!read_element(alt, i, e) || !e.literal || e.repeated) return false;
+    if (e.optional) e.options.emplace_back();
+    count = times(count, e.options.size(), limit);
+    if (count > limit) return false;
+    check.add(e.options);
+    groups.push_back(std::move(e.options));
+  }
+  if (groups.empty() || !check.every_phrase()) return false;
+  out = std::move(groups);
+  return true;
+}
+
+// The phrases every match of `alt` starts with, as the groups they are made of: its leading
+// literal elements, optional ones included, up to its last required one before anything else (a
+// ^ or \b in front, which match no character, skipped). False when there are none, or past
+// `limit` for the first element.
+bool leading_product(std::string_view alt, std::size_t limit, detail::phrase_index::product& out) {
   std::size_t i = 0;
   while (alt.compare(i, 1, "^") == 0 || alt.compare(i, 2, "\\b") == 0) i += alt[i] == '^' ? 1 : 2;
-  std::vector<std::string> partial = {""};
-  std::vector<std::string> required = partial;  // `partial` at the last required element
+  detail::phrase_index::product groups;
+  detail::phrase_index::product_check check;
+  std::size_t count = 1;
+  std::size_t required = 0;  // groups up to the last required element
   element e;
   for (; i < alt.size(); i = e.end) {
     if (!read_element(alt, i, e) || !e.literal || e.repeated) break;
     if (e.optional) e.options.emplace_back();
-    if (!extend(partial, e.options, limit, true)) break;
-    if (!e.optional) required = partial;
+    const std::size_t next_count = times(count, e.options.size(), limit);
+    detail::phrase_index::product_check next = check;
+    next.add(e.options);
+    // A phrase that will be extended may be empty or end its text mid-way only at the end.
+    if (next_count > limit || !next.every_phrase()) break;
+    count = next_count;
+    check = next;
+    groups.push_back(std::move(e.options));
+    if (!e.optional) required = groups.size();
   }
-  if (required.size() == 1 && required[0].empty()) return false;
-  for (auto& p : required) out.push_back(std::move(p));
+  if (required == 0) return false;
+  groups.resize(required);
+  out = std::move(groups);
   return true;
 }
 
@@ -795,24 +832,26 @@ engine::load_result engine::load(const std::filesystem::path& dir, engine_option
     // Alternatives that are lists of phrases go to the index, the rest to the set; or, when each
     // of the rest starts with a few literal phrases, those phrases go to the index and every
     // start found is checked with an anchored match, so that the rule needs no set.
-    std::vector<std::string> phrases;
-    std::vector<std::string> leading;
+    std::vector<detail::phrase_index::product> products;
+    std::vector<detail::phrase_index::product> leading;
     std::vector<std::string> required;
     bool all_leading = true;
     bool all_required = true;
     std::string rest;
     std::vector<std::string_view> rest_alternatives;
     for (const std::string_view alt : alternatives(r.regex)) {
-      const std::size_t before = phrases.size();
       // An alternative with ^ or \b goes to the set whole; its siblings without them can still
       // be indexed: the rule is then placed by its regex, which sees them all.
-      if (depends_on_context(alt) ||
-          !alternative_phrases(alt, k_max_alternative_phrases, phrases)) {
-        phrases.resize(before);
+      detail::phrase_index::product groups;
+      if (!depends_on_context(alt) &&
+          alternative_product(alt, k_max_alternative_phrases, groups)) {
+        products.push_back(std::move(groups));
+      } else {
         if (!rest.empty()) rest += '|';
         rest.append(alt);
         rest_alternatives.push_back(alt);
-        all_leading = leading_phrases(alt, k_max_alternative_phrases, leading) && all_leading;
+        all_leading = leading_product(alt, k_max_alternative_phrases, groups) && all_leading;
+        if (!groups.empty()) leading.push_back(std::move(groups));
         all_required = required_phrases(alt, k_max_alternative_phrases, required) && all_required;
       }
     }
@@ -843,10 +882,10 @@ engine::load_result engine::load(const std::filesystem::path& dir, engine_option
       gated = gated && all_required;
       gates.insert(gates.end(), required.begin(), required.end());
     }
-    for (const auto& phrase : phrases) all_added = p->index.add(phrase, id) && all_added;
+    for (const auto& groups : products) all_added = p->index.add_product(groups, id) && all_added;
     if (starts) {
-      for (const auto& phrase : leading) {
-        all_added = p->index.add(phrase, id | k_check) && all_added;
+      for (const auto& groups : leading) {
+        all_added = p->index.add_product(groups, id | k_check) && all_added;
       }
     }
     if (!all_added) {

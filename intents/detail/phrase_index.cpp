@@ -112,42 +112,115 @@ bool phrase_index::indexable(std::string_view phrase) {
   return !phrase.empty();
 }
 
-bool phrase_index::add(std::string_view phrase, std::uint32_t id) {
-  if (!indexable(phrase)) return false;
-  std::vector<char32_t>& chars = chars_;
-  chars.clear();
-  for (std::size_t p = 0; p < phrase.size();) {
-    if (phrase[p] == k_digit_run || phrase[p] == k_text_end) {
-      chars.push_back(phrase[p] == k_digit_run ? k_digits_key : k_end_key);
-      ++p;
-      continue;
-    }
-    char32_t c = 0;
-    const std::size_t len = detail::decode(phrase, p, c);
-    if (len == 0) return false;
-    chars.push_back(lower(c));
-    p += len;
+namespace {
+
+constexpr unsigned k_empty = 1;
+constexpr unsigned k_ends_digits = 2;
+constexpr unsigned k_ended = 4;
+constexpr unsigned k_broken = 8;
+
+// The state of a phrase after `option` is appended to one in `state`, by the rules indexable()
+// checks: the end of the text last and not first, a digit run followed by neither a digit nor
+// another run.
+unsigned after(unsigned state, std::string_view option) {
+  if (option.empty()) return state;
+  constexpr char D = phrase_index::k_digit_run;
+  constexpr char E = phrase_index::k_text_end;
+  const auto digit_or_run = [](char c) { return c == D || is_digit(static_cast<unsigned char>(c)); };
+  bool broken = (state & (k_broken | k_ended)) != 0 || ((state & k_empty) != 0 && option[0] == E) ||
+                ((state & k_ends_digits) != 0 && digit_or_run(option[0]));
+  for (std::size_t p = 0; p < option.size() && !broken; ++p) {
+    broken = (option[p] == E && p + 1 != option.size()) ||
+             (option[p] == D && p + 1 < option.size() && digit_or_run(option[p + 1]));
   }
-  if (chars.empty() || nodes_ + chars.size() > k_max_nodes) return false;
+  return (option.back() == D ? k_ends_digits : 0) | (option.back() == E ? k_ended : 0) |
+         (broken ? k_broken : 0);
+}
+
+}  // namespace
+
+void phrase_index::product_check::add(const std::vector<std::string>& options) {
+  std::uint16_t next = 0;
+  for (unsigned state = 0; state < 16; ++state) {
+    if ((states_ >> state & 1) == 0) continue;
+    for (const auto& o : options) next = static_cast<std::uint16_t>(next | 1u << after(state, o));
+  }
+  states_ = next;
+}
+
+bool phrase_index::product_check::every_phrase() const {
+  for (unsigned state = 0; state < 16; ++state) {
+    if ((states_ >> state & 1) != 0 && (state & (k_empty | k_broken)) != 0) return false;
+  }
+  return true;
+}
+
+bool phrase_index::add(std::string_view phrase, std::uint32_t id) {
+  return add_product(product{{std::string(phrase)}}, id);
+}
+
+bool phrase_index::add_product(const product& groups, std::uint32_t id) {
+  product_check check;
+  for (const auto& options : groups) check.add(options);
+  if (groups.empty() || !check.every_phrase()) return false;
+  // The options as characters, the steps as their keys.
+  std::vector<std::vector<std::vector<char32_t>>> decoded(groups.size());
+  // At most as many new nodes as the phrases so far times the characters of the next group.
+  std::size_t phrases = 1;
+  std::size_t bound = 0;
+  for (std::size_t g = 0; g < groups.size(); ++g) {
+    std::size_t characters = 0;
+    for (const auto& option : groups[g]) {
+      auto& chars = decoded[g].emplace_back();
+      for (std::size_t p = 0; p < option.size();) {
+        if (option[p] == k_digit_run || option[p] == k_text_end) {
+          chars.push_back(option[p] == k_digit_run ? k_digits_key : k_end_key);
+          ++p;
+          continue;
+        }
+        char32_t c = 0;
+        const std::size_t len = detail::decode(option, p, c);
+        if (len == 0) return false;
+        chars.push_back(lower(c));
+        p += len;
+      }
+      characters += chars.size();
+    }
+    bound += std::min<std::size_t>(phrases * characters, k_max_nodes + 1);
+    phrases = std::min<std::size_t>(phrases * groups[g].size(), k_max_nodes + 1);
+    if (nodes_ + bound > k_max_nodes) return false;
+  }
   if (depth_.empty()) {
     depth_.push_back(0);
     first_.push_back(0);
   }
-  if (chars.size() == 1 && chars[0] < 0x10000) set_bit(singles_, chars[0]);
-  if (chars.size() > 1) set_bit(pairs_, pair_hash(chars[0], chars[1]));
-  std::uint32_t node = 0;
-  for (const char32_t c : chars) {
-    // Children are never the root, so 0 means none.
-    std::uint32_t child = building_.slots.empty() ? 0 : building_.find(key_of(node, c));
-    if (child == 0) {
-      child = nodes_++;
-      building_.insert_growing(key_of(node, c), child);
-      depth_.push_back(depth_[node] + 1);
-      first_.push_back(node == 0 ? c : first_[node]);
+  // Group by group: the nodes where the phrases so far end, each extended by every option.
+  std::vector<std::uint32_t> ends = {0};
+  std::vector<std::uint32_t> next;
+  for (const auto& options : decoded) {
+    next.clear();
+    for (const std::uint32_t from : ends) {
+      for (const auto& chars : options) {
+        std::uint32_t node = from;
+        for (const char32_t c : chars) {
+          // Children are never the root, so 0 means none.
+          std::uint32_t child = building_.slots.empty() ? 0 : building_.find(key_of(node, c));
+          if (child == 0) {
+            child = nodes_++;
+            building_.insert_growing(key_of(node, c), child);
+            depth_.push_back(depth_[node] + 1);
+            first_.push_back(node == 0 ? c : first_[node]);
+          }
+          node = child;
+        }
+        next.push_back(node);
+      }
     }
-    node = child;
+    std::sort(next.begin(), next.end());
+    next.erase(std::unique(next.begin(), next.end()), next.end());
+    ends.swap(next);
   }
-  ends_.emplace_back(node, id);
+  for (const std::uint32_t node : ends) ends_.emplace_back(node, id);
   return true;
 }
 
@@ -264,9 +337,16 @@ void phrase_index::build() {
       }
     }
   }
+  // The filters: whole one-character phrases, and the first two characters of longer ones.
+  for (std::size_t k = first_edge[0]; k < first_edge[1]; ++k) {
+    const edge& e = edges[k];
+    if (e.c < 0x10000 && first_end[e.to + 1] > first_end[e.to]) set_bit(singles_, e.c);
+    for (std::size_t j = first_edge[e.to]; j < first_edge[e.to + 1]; ++j) {
+      set_bit(pairs_, pair_hash(e.c, edges[j].c));
+    }
+  }
   digits_root_ = singles_table_.find(key_of(0, k_digits_key));
   building_ = {};
-  chars_ = {};
   depth_ = {};
   first_ = {};
   ends_ = {};

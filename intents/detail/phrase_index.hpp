@@ -50,6 +50,26 @@ class phrase_index {
   // characters, indexable. False (nothing added) when it is not, or when the trie is full (a
   // million characters).
   bool add(std::string_view phrase, std::uint32_t id);
+
+  // A cross product of groups of phrases: every phrase made of one option of each group in turn
+  // (an empty option lets its group be skipped), as a pattern such as `(收到|到手)(的)?(只有|就)`
+  // spells them. Adding one costs as much as the trie it makes, not as the phrases it spells.
+  using product = std::vector<std::vector<std::string>>;
+  // Whether every phrase of a product is indexable, taken group by group: add() the groups in
+  // turn; every_phrase() says whether each phrase of the groups so far is.
+  class product_check {
+   public:
+    void add(const std::vector<std::string>& options);
+    bool every_phrase() const;
+
+   private:
+    // The set of the states the phrases so far end in: 4 bits each (empty, ends with a digit
+    // run, has ended with the end of the text, broke a rule), one bit per state.
+    std::uint16_t states_ = 1;  // the empty phrase
+  };
+  // As add() for each phrase of `groups`; false (nothing added) when one is not indexable, an
+  // option is not UTF-8, or the trie would be full.
+  bool add_product(const product& groups, std::uint32_t id);
   // After the last add(); the index is then immutable and scan() thread-safe.
   void build();
   std::size_t memory_bytes() const;
@@ -119,7 +139,6 @@ class phrase_index {
   // Building only: the edges, each node's depth and first character, and per phrase its end
   // node and id.
   edge_table building_;
-  std::vector<char32_t> chars_;  // the phrase being added
   std::vector<std::uint32_t> depth_;
   std::vector<char32_t> first_;
   std::vector<std::pair<std::uint32_t, std::uint32_t>> ends_;
