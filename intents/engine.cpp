@@ -197,8 +197,6 @@ std::string format_weight(double w) {
   return std::string(buf, r.ptr);
 }
 
-
-
 // Literal expansions of a simple pattern, for the keyword model: "碎了|(压|摔)(碎|坏)" gives 碎了,
 // 压碎, 压坏, 摔碎, 摔坏. Patterns with anything but literals, groups of literals, '|' and '?' give
 // nothing; so does an expansion past 64 phrases.
@@ -494,23 +492,34 @@ std::size_t times(std::size_t count, std::size_t n, std::size_t limit) {
   return count > limit / n ? limit + 1 : count * n;
 }
 
+// The groups of `alt` when it is a sequence of literal elements, optional ones included, with no
+// other repeat: what a literal_sequence checks. False for anything else.
+bool literal_groups(std::string_view alt, std::vector<detail::literal_sequence::group>& out) {
+  element e;
+  for (std::size_t i = 0; i < alt.size(); i = e.end) {
+    if (!read_element(alt, i, e) || !e.literal || e.repeated) return false;
+    out.push_back({std::move(e.options), e.optional});
+  }
+  return !out.empty();
+}
+
 // The phrases of alternative_phrases(), as the groups they are made of, for the index to take
 // without spelling them out.
 bool alternative_product(std::string_view alt, std::size_t limit,
                          detail::phrase_index::product& out) {
+  std::vector<detail::literal_sequence::group> parsed;
+  if (!literal_groups(alt, parsed)) return false;
   detail::phrase_index::product groups;
   detail::phrase_index::product_check check;
   std::size_t count = 1;
-  element e;
-  for (std::size_t i = 0; i < alt.size(); i = e.end) {
-    if (!read_element(alt, i, e) || !e.literal || e.repeated) return false;
-    if (e.optional) e.options.emplace_back();
-    count = times(count, e.options.size(), limit);
+  for (auto& g : parsed) {
+    if (g.optional) g.options.emplace_back();
+    count = times(count, g.options.size(), limit);
     if (count > limit) return false;
-    check.add(e.options);
-    groups.push_back(std::move(e.options));
+    check.add(g.options);
+    groups.push_back(std::move(g.options));
   }
-  if (groups.empty() || !check.every_phrase()) return false;
+  if (!check.every_phrase()) return false;
   out = std::move(groups);
   return true;
 }
@@ -544,17 +553,6 @@ bool leading_product(std::string_view alt, std::size_t limit, detail::phrase_ind
   groups.resize(required);
   out = std::move(groups);
   return true;
-}
-
-// The groups of `alt` when it is a sequence of literal elements, optional ones included, with no
-// other repeat: what a literal_sequence checks. False for anything else.
-bool literal_groups(std::string_view alt, std::vector<detail::literal_sequence::group>& out) {
-  element e;
-  for (std::size_t i = 0; i < alt.size(); i = e.end) {
-    if (!read_element(alt, i, e) || !e.literal || e.repeated) return false;
-    out.push_back({std::move(e.options), e.optional});
-  }
-  return !out.empty();
 }
 
 // Phrases one of which every match of `alt` holds: the first run of consecutive literal elements
@@ -648,7 +646,6 @@ const marker_starts& starts_of_markers() {
   return starts;
 }
 
-
 // Where the markers of one message are, found in one pass over its characters.
 struct markers {
   // Where a match starting there is negated (negator_before is not empty there).
@@ -727,10 +724,6 @@ void find_markers(std::string_view text, const detail::code_points* chars, marke
     p += 3;
   }
 }
-
-}  // namespace
-
-namespace {
 
 // How a start the index found for a rule is confirmed: by comparing bytes when each of the
 // rule's other alternatives is a sequence of groups of phrases, else with their anchored regex.
@@ -833,7 +826,7 @@ engine::load_result engine::load(const std::filesystem::path& dir, engine_option
     const bool context_sensitive = depends_on_context(r.regex);
     // Alternatives that are lists of phrases go to the index, the rest to the set; or, when each
     // of the rest starts with a few literal phrases, those phrases go to the index and every
-    // start found is checked with an anchored match, so that the rule needs no set.
+    // start found is checked (start_check), so that the rule needs no set.
     std::vector<detail::phrase_index::product> products;
     std::vector<detail::phrase_index::product> leading;
     std::vector<std::string> required;
@@ -845,8 +838,7 @@ engine::load_result engine::load(const std::filesystem::path& dir, engine_option
       // An alternative with ^ or \b goes to the set whole; its siblings without them can still
       // be indexed: the rule is then placed by its regex, which sees them all.
       detail::phrase_index::product groups;
-      if (!depends_on_context(alt) &&
-          alternative_product(alt, k_max_alternative_phrases, groups)) {
+      if (!depends_on_context(alt) && alternative_product(alt, k_max_alternative_phrases, groups)) {
         products.push_back(std::move(groups));
       } else {
         if (!rest.empty()) rest += '|';

@@ -243,8 +243,8 @@ std::size_t keyword_model::add_rows(const std::vector<std::uint32_t>& found,
 
 std::size_t keyword_model::memory_bytes() const {
   return slots_.capacity() * sizeof(slot) + fingerprints_.capacity() * sizeof(std::uint32_t) +
-         class_total_.capacity() * sizeof(double) +
-         han_slot_.capacity() * sizeof(std::uint16_t) + sizeof(known_);
+         class_total_.capacity() * sizeof(double) + han_slot_.capacity() * sizeof(std::uint16_t) +
+         sizeof(known_);
 }
 
 }  // namespace shouhou::intents::detail

@@ -72,8 +72,7 @@ literal_sequence::literal_sequence(std::vector<group> groups) {
 }
 
 bool literal_sequence::matches_at(std::string_view text, std::size_t at) const {
-  return at <= text.size() && (starts_ & start_bit(first_key(text, at))) != 0 &&
-         match(text, 0, at);
+  return at <= text.size() && (starts_ & start_bit(first_key(text, at))) != 0 && match(text, 0, at);
 }
 
 // Whether groups g, g+1, ... match from byte q. The sequences are short and most options fail
@@ -97,8 +96,8 @@ bool literal_sequence::match(std::string_view text, std::size_t g, std::size_t q
 
 // Whether `option` of group g matches from byte q and the groups after it match where it ends.
 // A digit run may end after any of its digits, as `\d+` may.
-bool literal_sequence::match_option(std::string_view text, std::string_view option,
-                                    std::size_t g, std::size_t q) const {
+bool literal_sequence::match_option(std::string_view text, std::string_view option, std::size_t g,
+                                    std::size_t q) const {
   for (std::size_t i = 0; i < option.size(); ++i) {
     const char c = option[i];
     if (c == phrase_index::k_digit_run) {

@@ -112,21 +112,15 @@ bool phrase_index::indexable(std::string_view phrase) {
   return !phrase.empty();
 }
 
-namespace {
-
-constexpr unsigned k_empty = 1;
-constexpr unsigned k_ends_digits = 2;
-constexpr unsigned k_ended = 4;
-constexpr unsigned k_broken = 8;
-
-// The state of a phrase after `option` is appended to one in `state`, by the rules indexable()
-// checks: the end of the text last and not first, a digit run followed by neither a digit nor
-// another run.
-unsigned after(unsigned state, std::string_view option) {
+// By the rules indexable() checks: the end of the text last and not first, a digit run followed
+// by neither a digit nor another run.
+unsigned phrase_index::product_check::after(unsigned state, std::string_view option) {
   if (option.empty()) return state;
-  constexpr char D = phrase_index::k_digit_run;
-  constexpr char E = phrase_index::k_text_end;
-  const auto digit_or_run = [](char c) { return c == D || is_digit(static_cast<unsigned char>(c)); };
+  constexpr char D = k_digit_run;
+  constexpr char E = k_text_end;
+  const auto digit_or_run = [](char c) {
+    return c == D || is_digit(static_cast<unsigned char>(c));
+  };
   bool broken = (state & (k_broken | k_ended)) != 0 || ((state & k_empty) != 0 && option[0] == E) ||
                 ((state & k_ends_digits) != 0 && digit_or_run(option[0]));
   for (std::size_t p = 0; p < option.size() && !broken; ++p) {
@@ -136,8 +130,6 @@ unsigned after(unsigned state, std::string_view option) {
   return (option.back() == D ? k_ends_digits : 0) | (option.back() == E ? k_ended : 0) |
          (broken ? k_broken : 0);
 }
-
-}  // namespace
 
 void phrase_index::product_check::add(const std::vector<std::string>& options) {
   std::uint16_t next = 0;
@@ -272,7 +264,9 @@ void phrase_index::build() {
   for (std::uint32_t n = nodes_; n-- > 0;) {
     if (depth_[n] >= 2) {
       signature.clear();
-      const auto put = [&](std::uint32_t v) { signature.append(reinterpret_cast<const char*>(&v), sizeof v); };
+      const auto put = [&](std::uint32_t v) {
+        signature.append(reinterpret_cast<const char*>(&v), sizeof v);
+      };
       for (std::size_t k = first_end[n]; k < first_end[n + 1]; ++k) put(ends_[k].second);
       put(~0u);
       for (std::size_t k = first_edge[n]; k < first_edge[n + 1]; ++k) {
@@ -371,7 +365,8 @@ void phrase_index::edge_table::insert_growing(std::uint64_t key, std::uint32_t c
     old.swap(slots);
     assign(std::max<std::size_t>(old.size() * 2, 1024), 100);
     for (const std::uint64_t e : old) {
-      if (e != 0) insert(e >> k_child_bits, static_cast<std::uint32_t>(e) & ((1u << k_child_bits) - 1));
+      if (e == 0) continue;
+      insert(e >> k_child_bits, static_cast<std::uint32_t>(e) & ((1u << k_child_bits) - 1));
     }
   }
   insert(key, child);

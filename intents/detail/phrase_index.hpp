@@ -1,10 +1,11 @@
 #pragma once
 // Where literal phrases occur in a normalised message: a trie over code points, walked from every
 // character, whose nodes with the same future (the same ids ending there, the same edges on) are
-// stored once, so that the many phrases of a cross product of groups take few nodes. It stands in for the regular-expression set for rules (or alternatives of rules)
-// that are lists of literal phrases, which are most of them: the set's DFA over so many
-// Chinese phrases grows to ~10 MiB of states, one cache miss per byte, while the walk touches a
-// table of a few hundred KiB and mostly stops at the first character.
+// stored once, so that the many phrases of a cross product of groups take few nodes. It stands in
+// for the regular-expression set for rules (or alternatives of rules) that are lists of literal
+// phrases, which are most of them: the set's DFA over so many Chinese phrases grows to ~10 MiB of
+// states, one cache miss per byte, while the walk touches a table of a few hundred KiB and mostly
+// stops at the first character.
 //
 // Exact only where a case-insensitive regex would match the same bytes: the caller adds phrases
 // of lower-case ASCII and characters without case (see is_caseless_char), and scan() refuses text
@@ -63,9 +64,15 @@ class phrase_index {
     bool every_phrase() const;
 
    private:
-    // The set of the states the phrases so far end in: 4 bits each (empty, ends with a digit
-    // run, has ended with the end of the text, broke a rule), one bit per state.
-    std::uint16_t states_ = 1;  // the empty phrase
+    // What a phrase so far is, as bits: a state; states_ holds one bit per state that some
+    // phrase is in.
+    static constexpr unsigned k_empty = 1;
+    static constexpr unsigned k_ends_digits = 2;  // ends with a digit run
+    static constexpr unsigned k_ended = 4;        // holds the end of the text
+    static constexpr unsigned k_broken = 8;       // not indexable, whatever follows
+    // The state of a phrase in `state` once `option` is appended.
+    static unsigned after(unsigned state, std::string_view option);
+    std::uint16_t states_ = 1u << k_empty;  // the empty phrase
   };
   // As add() for each phrase of `groups`; false (nothing added) when one is not indexable, an
   // option is not UTF-8, or the trie would be full.

@@ -82,7 +82,8 @@ std::string regex_of(const std::vector<group>& groups) {
 TEST(LiteralSequence, MatchesWhereTheRegexDoes) {
   // Small alphabets, so that options overlap, repeat and share prefixes.
   const std::vector<std::string> pieces = {"了", "的", "一", "二", "1", "2", "a", "b", "坏"};
-  const std::vector<std::string> text_pieces = {"了", "的", "一", "二", "1", "2", "3", "a", "B", "坏", ","};
+  const std::vector<std::string> text_pieces = {"了", "的", "一", "二", "1", "2",
+                                                "3",  "a",  "B",  "坏", ","};
   std::mt19937 random(20261122);
   const auto pick = [&](const std::vector<std::string>& from) {
     return from[std::uniform_int_distribution<std::size_t>(0, from.size() - 1)(random)];

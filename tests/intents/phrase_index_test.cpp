@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
 #include <string>
 #include <utility>
 #include <vector>
@@ -128,6 +129,74 @@ TEST(PhraseIndex, EndsWithOtherIdsStayApart) {
   EXPECT_EQ(scan(index, "他买错了"), (pairs{{1, 0}}));
   EXPECT_EQ(scan(index, "不买错了"), (pairs{{3, 0}, {2, 0}}));
   EXPECT_EQ(scan(index, "我买错了"), (pairs{{4, 0}, {1, 0}}));
+}
+
+// A product as the pattern it stands for, for failure messages.
+std::string pattern_of(const phrase_index::product& groups) {
+  std::string out;
+  for (const auto& options : groups) {
+    out += "(";
+    for (std::size_t k = 0; k < options.size(); ++k) {
+      if (k > 0) out += "|";
+      for (const char c : options[k]) out += c == D ? "\\d+" : c == E ? "$" : std::string(1, c);
+    }
+    out += ")";
+  }
+  return out;
+}
+
+// A product of groups is the same as its phrases added one by one: the same index where they are
+// all indexable, refused where one is not. Groups drawn at random (fixed seed) from options that
+// hold digits, digit runs, the end of the text and empty options.
+TEST(PhraseIndex, AProductIsItsPhrases) {
+  const std::vector<std::string> pieces = {
+      "了", "坏", "个", "1", "a", std::string(1, D), std::string(1, E)};
+  const std::vector<std::string> text_pieces = {"了", "坏", "个", "1", "2", "a", "好"};
+  std::mt19937 random(7);
+  int accepted = 0;
+  int refused = 0;
+  for (int round = 0; round < 300; ++round) {
+    phrase_index::product groups(1 + random() % 3);
+    for (auto& options : groups) {
+      const std::size_t count = 1 + random() % 3;
+      for (std::size_t k = 0; k < count; ++k) {
+        std::string option;
+        for (std::size_t c = random() % 3; c > 0; --c) option += pieces[random() % pieces.size()];
+        options.push_back(option);
+      }
+    }
+    std::vector<std::string> phrases = {""};
+    for (const auto& options : groups) {
+      std::vector<std::string> next;
+      for (const auto& p : phrases) {
+        for (const auto& o : options) next.push_back(p + o);
+      }
+      phrases.swap(next);
+    }
+    bool all_indexable = true;
+    for (const auto& p : phrases) all_indexable = all_indexable && index_t::indexable(p);
+    index_t product;
+    ASSERT_EQ(product.add_product(groups, 1), all_indexable) << pattern_of(groups);
+    if (!all_indexable) {
+      ++refused;
+      continue;
+    }
+    ++accepted;
+    index_t one_by_one;
+    for (const auto& p : phrases) ASSERT_TRUE(one_by_one.add(p, 1));
+    product.build();
+    one_by_one.build();
+    for (int t = 0; t < 20; ++t) {
+      std::string text;
+      for (std::size_t c = random() % 8; c > 0; --c) {
+        text += text_pieces[random() % text_pieces.size()];
+      }
+      EXPECT_EQ(scan(product, text), scan(one_by_one, text))
+          << pattern_of(groups) << " on " << text;
+    }
+  }
+  EXPECT_GT(accepted, 30);
+  EXPECT_GT(refused, 30);
 }
 
 }  // namespace
