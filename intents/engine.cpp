@@ -883,8 +883,10 @@ engine::load_result engine::load(const std::filesystem::path& dir, engine_option
       }
     }
     if (!all_added) {
-      // The trie holds a million characters, a hundred times the shipped files' phrases.
-      result.errors.push_back(file_error{r.file, r.line, r.column, "too many phrases in all"});
+      // The trie holds a million characters while it is built; the shipped files take 144,000.
+      result.errors.push_back(file_error{
+          r.file, r.line, r.column,
+          "too many phrases in all (the phrase index is full): make the largest groups smaller"});
       continue;
     }
     p->starts.push_back(std::move(starts));

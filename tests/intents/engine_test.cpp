@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -401,6 +402,43 @@ TEST(BrokenFolder, FallbackOnlyForReasonsOtherThanOther) {
   EXPECT_TRUE(has_error(r.errors, "a.yaml", 2, 11, "only for reasons")) << to_string(r.errors);
   EXPECT_TRUE(has_error(r.errors, "b.yaml", 2, 11, "cannot be a fallback")) << to_string(r.errors);
   EXPECT_TRUE(has_error(r.errors, "c.yaml", 2, 11, "fallback")) << to_string(r.errors);
+}
+
+// The phrase index holds a million characters while it is built; files past that get an error
+// at the first pattern that does not fit, not a crash or a silent gap. 40 patterns of 16 x 16 x 16
+// phrases of 24 characters each spell about 35,000 trie nodes apiece.
+TEST(BrokenFolder, PhrasesPastWhatTheIndexHoldsAreALocatedError) {
+  // Simplified characters that are neither numbers nor Traditional.
+  const std::u32string chars =
+      U"的是在有和人这中大为上个国我以要他时来用们生到作地出就分对成会可主发"
+      U"年动同工也能下过子说产种面而方后多定行学法所民得经之进着等部度家电力";
+  const auto utf8 = [](char32_t c) {
+    return std::string{static_cast<char>(0xE0 | (c >> 12)),
+                       static_cast<char>(0x80 | ((c >> 6) & 0x3F)),
+                       static_cast<char>(0x80 | (c & 0x3F))};
+  };
+  std::string file = "reason: damaged\npatterns:\n";
+  std::mt19937 random(3);
+  for (int pattern = 0; pattern < 40; ++pattern) {
+    file += "  - {re: \"";
+    for (int group = 0; group < 3; ++group) {
+      file += "(";
+      for (int option = 0; option < 16; ++option) {
+        if (option > 0) file += "|";
+        for (int c = 0; c < 8; ++c) file += utf8(chars[random() % chars.size()]);
+      }
+      file += ")";
+    }
+    file += "\", weight: 1}\n";
+  }
+  temp_folder dir;
+  dir.write("damaged.yaml", file);
+  const auto r = engine::load(dir.path());
+  EXPECT_FALSE(r.engine);
+  ASSERT_FALSE(r.errors.empty());
+  EXPECT_TRUE(r.errors[0].file.ends_with("damaged.yaml")) << to_string(r.errors);
+  EXPECT_GT(r.errors[0].line, 3);
+  EXPECT_THAT(r.errors[0].message, HasSubstr("too many phrases in all")) << to_string(r.errors);
 }
 
 TEST(BrokenFolder, YamlSyntaxError) {
