@@ -3,7 +3,7 @@
 // matches at a given place of a normalised message: the check the engine makes where the phrase
 // index found the first phrases of a rule too large to index whole. It compares bytes instead of
 // calling RE2: the anchored regex of each such rule has a DFA of its own, cold in the cache at
-// every call, and a call cost more than the rest of a message's rule match.
+// every call, and those calls took about a third of the rule match's time.
 //
 // Exact where the phrase index is: phrases of lower-case ASCII and characters without case, over
 // valid UTF-8 (capital ASCII letters in the text compare as lower case).
