@@ -1,6 +1,6 @@
-// The shipped intent files on intents/checks/, two labelled sets written by hand for this project
-// by people who had not seen the intent files: own.jsonl (now also used to find wording the files
-// miss) and blind.jsonl (only measured). A floor on each catches an edit of the intent files that
+// The shipped intent files on intents/checks/, three labelled sets written for this project by
+// writers who had not seen the intent files: own.jsonl and fresh.jsonl (now also used to find
+// wording the files miss) and blind.jsonl (only measured). A floor on each catches an edit of the intent files that
 // makes the engine worse on wording it was not shaped for. The floors sit a little under the
 // measured figures (intents/README.md); raise them when the engine gets better.
 
@@ -17,6 +17,7 @@ namespace {
 
 struct check_set {
   const char* name;  // intents/checks/<name>.jsonl
+  int messages;
   double min_accuracy;
   double min_macro_f1;
 };
@@ -41,12 +42,15 @@ TEST_P(CheckSet, TheShippedFilesStayAboveTheFloor) {
   const std::string figures = report.substr(0, report.find("\nreason "));
   EXPECT_GE(figure(report, "accuracy"), GetParam().min_accuracy) << figures;
   EXPECT_GE(figure(report, "macro-F1"), GetParam().min_macro_f1) << figures;
-  EXPECT_NE(report.find("(390 messages)"), std::string::npos) << figures;
+  EXPECT_NE(report.find("(" + std::to_string(GetParam().messages) + " messages)"),
+            std::string::npos)
+      << figures;
 }
 
 INSTANTIATE_TEST_SUITE_P(HandWritten, CheckSet,
-                         ::testing::Values(check_set{"own", 0.95, 0.95},
-                                           check_set{"blind", 0.79, 0.80}),
+                         ::testing::Values(check_set{"own", 390, 0.95, 0.95},
+                                           check_set{"fresh", 312, 0.93, 0.93},
+                                           check_set{"blind", 390, 0.79, 0.80}),
                          [](const ::testing::TestParamInfo<check_set>& set) {
                            return std::string(set.param.name);
                          });
