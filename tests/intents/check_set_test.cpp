@@ -1,8 +1,9 @@
-// The shipped intent files on intents/checks/, three labelled sets written for this project by
+// The shipped intent files on intents/checks/, four labelled sets written for this project by
 // writers who had not seen the intent files: own.jsonl and fresh.jsonl (now also used to find
-// wording the files miss) and blind.jsonl (only measured). A floor on each catches an edit of the intent files that
-// makes the engine worse on wording it was not shaped for. The floors sit a little under the
-// measured figures (intents/README.md); raise them when the engine gets better.
+// wording the files miss), blind.jsonl and blind2.jsonl (only measured). A floor on each catches
+// an edit of the intent files that makes the engine worse on wording it was not shaped for. The
+// floors sit a little under the measured figures (intents/README.md); raise them when the engine
+// gets better.
 
 #include <gtest/gtest.h>
 
@@ -50,7 +51,8 @@ TEST_P(CheckSet, TheShippedFilesStayAboveTheFloor) {
 INSTANTIATE_TEST_SUITE_P(HandWritten, CheckSet,
                          ::testing::Values(check_set{"own", 390, 0.95, 0.95},
                                            check_set{"fresh", 312, 0.93, 0.93},
-                                           check_set{"blind", 390, 0.79, 0.80}),
+                                           check_set{"blind", 390, 0.79, 0.80},
+                                           check_set{"blind2", 312, 0.85, 0.85}),
                          [](const ::testing::TestParamInfo<check_set>& set) {
                            return std::string(set.param.name);
                          });
