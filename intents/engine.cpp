@@ -15,6 +15,7 @@
 #include "intents/detail/literal_sequence.hpp"
 #include "intents/detail/normalize.hpp"
 #include "intents/detail/phrase_index.hpp"
+#include "intents/detail/utf8.hpp"
 #include "intents/reasons.hpp"
 
 namespace shouhou::intents {
@@ -114,10 +115,7 @@ std::size_t last_char_len(std::string_view s, std::size_t end) {
 }
 
 std::size_t first_char_len(std::string_view s, std::size_t pos) {
-  if (pos >= s.size()) return 0;
-  const auto b = static_cast<unsigned char>(s[pos]);
-  const std::size_t n = b < 0x80 ? 1 : b >= 0xF0 ? 4 : b >= 0xE0 ? 3 : b >= 0xC0 ? 2 : 1;
-  return std::min(n, s.size() - pos);
+  return pos >= s.size() ? 0 : std::min(detail::utf8_length(s[pos]), s.size() - pos);
 }
 
 // The negator that negates a match starting at `start`, or empty. A-not-A questions
@@ -604,16 +602,6 @@ bool depends_on_context(std::string_view re) {
   return false;
 }
 
-// The code point of the 3-byte UTF-8 character at `p`, or 0 when there is none.
-char32_t cjk_at(std::string_view text, std::size_t p) {
-  if (p + 3 > text.size()) return 0;
-  const auto b0 = static_cast<unsigned char>(text[p]);
-  if ((b0 & 0xF0) != 0xE0) return 0;
-  return (static_cast<char32_t>(b0 & 0x0F) << 12) |
-         (static_cast<char32_t>(static_cast<unsigned char>(text[p + 1]) & 0x3F) << 6) |
-         (static_cast<char32_t>(static_cast<unsigned char>(text[p + 2]) & 0x3F));
-}
-
 // The characters the marker words start with, taken from the word lists so that a new word needs
 // no other change.
 struct marker_starts {
@@ -719,7 +707,7 @@ void find_markers(std::string_view text, const detail::code_points* chars, marke
       continue;
     }
     // Only a few first characters can start a marker; compare whole words only for them.
-    const char32_t cp = cjk_at(text, p);
+    const char32_t cp = detail::cjk_at(text, p);
     if (starts.may_start(cp)) at_marker(p, cp);
     p += 3;
   }

@@ -5,6 +5,9 @@
 #include <cstdint>
 #include <string>
 
+#include "intents/detail/han_set.hpp"
+#include "intents/detail/utf8.hpp"
+
 namespace shouhou::intents::detail {
 namespace {
 
@@ -131,26 +134,10 @@ void add(std::vector<entity>& out, std::string_view kind, std::string_view value
 }
 
 
-// Bytes of the UTF-8 character that starts with `lead` (1 for a stray continuation byte).
-std::size_t first_len(char lead) {
-  const auto b = static_cast<unsigned char>(lead);
-  return b < 0xC0 ? 1 : b < 0xE0 ? 2 : b < 0xF0 ? 3 : 4;
-}
-
 // The digit of a Chinese digit character (一..九, 两), or 0.
 char chinese_digit(char32_t cp) {
-  // One bit test first: the switch is a chain of compares, and most characters are none of these.
-  static const auto bits = [] {
-    std::array<std::uint64_t, (0xA000 - 0x4E00) / 64> b{};
-    for (const char32_t c : U"一二两三四五六七八九") {
-      if (c != 0) b[(c - 0x4E00) >> 6] |= std::uint64_t{1} << ((c - 0x4E00) & 63);
-    }
-    return b;
-  }();
-  if (cp < 0x4E00 || cp >= 0xA000 ||
-      ((bits[(cp - 0x4E00) >> 6] >> ((cp - 0x4E00) & 63)) & 1) == 0) {
-    return 0;
-  }
+  static const han_set digits(U"一二两三四五六七八九");
+  if (!digits.contains(cp)) return 0;
   switch (cp) {
     case U'一': return '1';
     case U'两': case U'二': return '2';
@@ -165,18 +152,10 @@ char chinese_digit(char32_t cp) {
   }
 }
 
-// The code point of the 3-byte character at `p`, or 0.
-char32_t cjk_at(std::string_view s, std::size_t p) {
-  if (p + 3 > s.size() || (static_cast<unsigned char>(s[p]) & 0xF0) != 0xE0) return 0;
-  return (static_cast<char32_t>(static_cast<unsigned char>(s[p]) & 0x0F) << 12) |
-         (static_cast<char32_t>(static_cast<unsigned char>(s[p + 1]) & 0x3F) << 6) |
-         static_cast<char32_t>(static_cast<unsigned char>(s[p + 2]) & 0x3F);
-}
-
 // One Chinese digit before a classifier, from byte `from` on: 两件, 三个 (numbers with 十 are
 // digits already). 一个 is mostly "a" (一个问题), so only 一件/一盒... and 两..九 count.
 void chinese_counts(std::string_view text, std::size_t from, std::vector<entity>& out) {
-  for (std::size_t p = from; p + 6 <= text.size(); p += first_len(text[p])) {
+  for (std::size_t p = from; p + 6 <= text.size(); p += utf8_length(text[p])) {
     const char digit = chinese_digit(cjk_at(text, p));
     if (digit == 0) continue;
     const std::string_view cls = starts_with_any(text.substr(p + 3), k_classifiers);
@@ -192,7 +171,7 @@ void digit_tokens(std::string_view text, std::size_t from, std::vector<entity>& 
   for (std::size_t p = from; p < text.size();) {
     const char c = text[p];
     if (!is_alnum(c)) {
-      p += first_len(c);
+      p += utf8_length(c);
       continue;
     }
     const std::size_t start = p;
@@ -262,7 +241,7 @@ void digit_tokens(std::string_view text, std::size_t from, std::vector<entity>& 
 void extract_entities_into(std::string_view text, std::vector<entity>& out) {
   digit_tokens(text, 0, out);
   // 一..九 and 两 start with E4 or E5.
-  for (std::size_t p = 0; p < text.size(); p += first_len(text[p])) {
+  for (std::size_t p = 0; p < text.size(); p += utf8_length(text[p])) {
     const auto b = static_cast<unsigned char>(text[p]);
     if ((b == 0xE4 || b == 0xE5) && chinese_digit(cjk_at(text, p)) != 0) {
       chinese_counts(text, p, out);

@@ -7,6 +7,8 @@
 #include <emmintrin.h>
 #endif
 
+#include "intents/detail/utf8.hpp"
+
 namespace shouhou::intents::detail {
 namespace {
 
@@ -45,7 +47,7 @@ void for_each_gram(std::string_view s, int max_n, F&& f) {
   char32_t prev2 = 0;
   for (std::size_t p = 0; p < s.size();) {
     const auto b0 = static_cast<unsigned char>(s[p]);
-    std::size_t len = b0 < 0x80 ? 1 : b0 >= 0xF0 ? 4 : b0 >= 0xE0 ? 3 : b0 >= 0xC0 ? 2 : 1;
+    std::size_t len = utf8_length(s[p]);
     if (p + len > s.size()) len = 1;
     char32_t cp = b0;
     if (len > 1) {

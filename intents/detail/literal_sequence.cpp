@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "intents/detail/phrase_index.hpp"
+#include "intents/detail/utf8.hpp"
 
 namespace shouhou::intents::detail {
 namespace {
@@ -18,8 +19,7 @@ bool is_digit(char c) { return c >= '0' && c <= '9'; }
 // The bytes of the character at `p` as one number (ASCII lower-cased), or 0 past the end.
 std::uint32_t first_key(std::string_view s, std::size_t p) {
   if (p >= s.size()) return 0;
-  const auto b0 = static_cast<unsigned char>(s[p]);
-  const std::size_t len = b0 < 0x80 ? 1 : b0 >= 0xF0 ? 4 : b0 >= 0xE0 ? 3 : b0 >= 0xC0 ? 2 : 1;
+  const std::size_t len = utf8_length(s[p]);
   std::uint32_t key = static_cast<unsigned char>(lower(s[p]));
   for (std::size_t i = 1; i < len && p + i < s.size(); ++i) {
     key = (key << 8) | static_cast<unsigned char>(s[p + i]);

@@ -9,39 +9,13 @@
 #include <memory>
 #include <vector>
 
+#include "intents/detail/han_set.hpp"
+#include "intents/detail/utf8.hpp"
+
 namespace shouhou::intents::detail {
 namespace {
 
 // --- UTF-8 -----------------------------------------------------------------------------------
-
-// Decodes the character at `p`; returns its length, or 0 for an invalid or truncated sequence.
-std::size_t decode(std::string_view s, std::size_t p, char32_t& cp) {
-  const auto b0 = static_cast<unsigned char>(s[p]);
-  if (b0 < 0x80) {
-    cp = b0;
-    return 1;
-  }
-  std::size_t len = 0;
-  if ((b0 & 0xE0) == 0xC0) {
-    len = 2;
-    cp = b0 & 0x1Fu;
-  } else if ((b0 & 0xF0) == 0xE0) {
-    len = 3;
-    cp = b0 & 0x0Fu;
-  } else if ((b0 & 0xF8) == 0xF0) {
-    len = 4;
-    cp = b0 & 0x07u;
-  } else {
-    return 0;
-  }
-  if (p + len > s.size()) return 0;
-  for (std::size_t i = 1; i < len; ++i) {
-    const auto b = static_cast<unsigned char>(s[p + i]);
-    if ((b & 0xC0) != 0x80) return 0;
-    cp = (cp << 6) | (b & 0x3Fu);
-  }
-  return len;
-}
 
 void encode(char32_t cp, std::string& out) {
   if (cp < 0x80) {
@@ -110,8 +84,8 @@ const traditional_table& traditional() {
         const std::string value = entry->GetDefault();
         char32_t from = 0;
         char32_t to = 0;
-        if (key.empty() || value.empty() || decode(key, 0, from) != key.size() ||
-            decode(value, 0, to) != value.size() || from >= 0x10000 || to >= 0x10000 ||
+        if (key.empty() || value.empty() || decode_utf8(key, 0, from) != key.size() ||
+            decode_utf8(value, 0, to) != value.size() || from >= 0x10000 || to >= 0x10000 ||
             from == to) {
           continue;
         }
@@ -163,18 +137,8 @@ char32_t map_char(char32_t cp, const traditional_table& t) {
 
 // 0..9 for a digit character, 10/100/1000/10000 for a unit, -1 otherwise.
 int numeral_value(char32_t cp) {
-  // One bit test first: the switch is a chain of compares, and most characters are none of these.
-  static const auto bits = [] {
-    std::array<std::uint64_t, (0xA000 - 0x4E00) / 64> b{};
-    for (const char32_t c : U"零一二两三四五六七八九十百千万") {
-      if (c != 0) b[(c - 0x4E00) >> 6] |= std::uint64_t{1} << ((c - 0x4E00) & 63);
-    }
-    return b;
-  }();
-  if (cp < 0x4E00 || cp >= 0xA000 ||
-      ((bits[(cp - 0x4E00) >> 6] >> ((cp - 0x4E00) & 63)) & 1) == 0) {
-    return -1;
-  }
+  static const han_set numerals(U"零一二两三四五六七八九十百千万");
+  if (!numerals.contains(cp)) return -1;
   switch (cp) {
     case U'零': return 0;
     case U'一': return 1;
@@ -267,7 +231,7 @@ void convert_numbers(std::string& s, std::size_t from) {
   thread_local std::vector<int> digits;
   for (std::size_t read = from; read < s.size();) {
     char32_t cp = 0;
-    std::size_t len = decode(s, read, cp);
+    std::size_t len = decode_utf8(s, read, cp);
     if (len == 0) len = 1;
     if (len != 3 || numeral_value(cp) < 0) {
       for (std::size_t i = 0; i < len; ++i) s[write++] = s[read + i];
@@ -277,7 +241,7 @@ void convert_numbers(std::string& s, std::size_t from) {
     const std::size_t start = read;
     digits.clear();
     while (read < s.size()) {
-      const std::size_t l = decode(s, read, cp);
+      const std::size_t l = decode_utf8(s, read, cp);
       if (l != 3) break;
       const int v = numeral_value(cp);
       if (v < 0) break;
@@ -352,7 +316,7 @@ bool normalize_to(std::string_view text, std::string& out, code_points* chars) {
         cp = map_char(cp, t);
       }
     } else {
-      const std::size_t len = decode(text, p, cp);
+      const std::size_t len = decode_utf8(text, p, cp);
       if (len == 0) {  // not UTF-8: pass the byte through
         recorded = false;
         *w++ = text[p++];
@@ -434,7 +398,7 @@ std::string normalize(std::string_view text) {
 bool has_full_width(std::string_view text) {
   for (std::size_t p = 0; p < text.size();) {
     char32_t cp = 0;
-    const std::size_t len = decode(text, p, cp);
+    const std::size_t len = decode_utf8(text, p, cp);
     if (len == 0) {
       ++p;
       continue;
@@ -451,7 +415,7 @@ std::string pattern_problem(std::string_view re) {
   const traditional_table& t = traditional();
   for (std::size_t p = 0; p < re.size();) {
     char32_t cp = 0;
-    const std::size_t len = decode(re, p, cp);
+    const std::size_t len = decode_utf8(re, p, cp);
     if (len == 0) return "pattern is not valid UTF-8";
     const std::string_view ch = re.substr(p, len);
     p += len;

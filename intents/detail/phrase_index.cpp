@@ -3,44 +3,10 @@
 #include <algorithm>
 #include <unordered_map>
 
+#include "intents/detail/utf8.hpp"
+
 namespace shouhou::intents::detail {
 namespace {
-
-// Decodes the character at `p`; returns its length, or 0 for an invalid or truncated sequence
-// (overlong forms and surrogates included, as a regex engine's UTF-8 decoding would not match
-// them as characters).
-std::size_t decode(std::string_view s, std::size_t p, char32_t& cp) {
-  const auto b0 = static_cast<unsigned char>(s[p]);
-  if (b0 < 0x80) {
-    cp = b0;
-    return 1;
-  }
-  std::size_t len = 0;
-  char32_t min = 0;
-  if ((b0 & 0xE0) == 0xC0) {
-    len = 2;
-    cp = b0 & 0x1Fu;
-    min = 0x80;
-  } else if ((b0 & 0xF0) == 0xE0) {
-    len = 3;
-    cp = b0 & 0x0Fu;
-    min = 0x800;
-  } else if ((b0 & 0xF8) == 0xF0) {
-    len = 4;
-    cp = b0 & 0x07u;
-    min = 0x10000;
-  } else {
-    return 0;
-  }
-  if (p + len > s.size()) return 0;
-  for (std::size_t i = 1; i < len; ++i) {
-    const auto b = static_cast<unsigned char>(s[p + i]);
-    if ((b & 0xC0) != 0x80) return 0;
-    cp = (cp << 6) | (b & 0x3Fu);
-  }
-  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-  return len;
-}
 
 bool bit(const std::array<std::uint64_t, 1024>& bits, std::uint32_t i) {
   return ((bits[(i >> 6) & 1023] >> (i & 63)) & 1) != 0;
@@ -87,7 +53,7 @@ bool code_points::decode(std::string_view text) {
       if (c < 0x800 || (c >= 0xD800 && c <= 0xDFFF) || c == 0x212A) return false;
       len = 3;
     } else if (b0 >= 0x80) {
-      len = detail::decode(text, p, c);
+      len = decode_utf8_strict(text, p, c);
       if (len == 0 || c == 0x212A || c == 0x17F) return false;
     } else {
       c = lower(c);
@@ -171,7 +137,7 @@ bool phrase_index::add_product(const product& groups, std::uint32_t id) {
           continue;
         }
         char32_t c = 0;
-        const std::size_t len = detail::decode(option, p, c);
+        const std::size_t len = decode_utf8_strict(option, p, c);
         if (len == 0) return false;
         chars.push_back(lower(c));
         p += len;
