@@ -466,25 +466,6 @@ bool extend(std::vector<std::string>& partial, const std::vector<std::string>& o
   return true;
 }
 
-// Every string one alternative matches when it is a sequence of literal characters and groups of
-// literal alternatives (which may hold such groups), each optionally followed by '?':
-// "(压|摔)(碎|坏)了?" gives 8 phrases. `\d+` and `$` are taken where the index can walk them.
-// False for anything else (classes, other repeats, ^) or past `limit` phrases.
-bool alternative_phrases(std::string_view alt, std::size_t limit, std::vector<std::string>& out) {
-  std::vector<std::string> partial = {""};
-  element e;
-  for (std::size_t i = 0; i < alt.size(); i = e.end) {
-    if (!read_element(alt, i, e) || !e.literal || e.repeated) return false;
-    if (e.optional) e.options.emplace_back();
-    if (!extend(partial, e.options, limit, false)) return false;
-  }
-  for (const auto& p : partial) {
-    if (!detail::phrase_index::indexable(p)) return false;
-  }
-  for (auto& p : partial) out.push_back(std::move(p));
-  return true;
-}
-
 // `count` x `n` (n >= 1), or limit + 1 when that is more than `limit`.
 std::size_t times(std::size_t count, std::size_t n, std::size_t limit) {
   return count > limit / n ? limit + 1 : count * n;
@@ -501,8 +482,12 @@ bool literal_groups(std::string_view alt, std::vector<detail::literal_sequence::
   return !out.empty();
 }
 
-// The phrases of alternative_phrases(), as the groups they are made of, for the index to take
-// without spelling them out.
+// The strings one alternative matches, as the groups they are made of, when it is a sequence of
+// literal characters and groups of literal alternatives (which may hold such groups), each
+// optionally followed by '?': "(压|摔)(碎|坏)了?" is 2 x 2 x 2 = 8 phrases. `\d+` and `$` are
+// taken where the index can walk them. False for anything else (classes, other repeats, ^), past
+// `limit` phrases, or when a phrase is not indexable. The index takes the groups without
+// spelling the phrases out.
 bool alternative_product(std::string_view alt, std::size_t limit,
                          detail::phrase_index::product& out) {
   std::vector<detail::literal_sequence::group> parsed;
@@ -519,6 +504,16 @@ bool alternative_product(std::string_view alt, std::size_t limit,
   }
   if (!check.every_phrase()) return false;
   out = std::move(groups);
+  return true;
+}
+
+// The same phrases spelt out, for a group inside a group.
+bool alternative_phrases(std::string_view alt, std::size_t limit, std::vector<std::string>& out) {
+  detail::phrase_index::product groups;
+  if (!alternative_product(alt, limit, groups)) return false;
+  std::vector<std::string> partial = {""};
+  for (const auto& options : groups) extend(partial, options, limit, false);  // within `limit`
+  for (auto& p : partial) out.push_back(std::move(p));
   return true;
 }
 
