@@ -41,8 +41,9 @@ struct server_config {
 
   // How many earlier messages a resumed conversation replays in `welcome`.
   std::size_t history_limit = 200;
-  // Below this confidence the reason is "unsure" (see intents::engine_options).
-  double unsure_below = 0.5;
+  // Below this confidence the reason is "unsure" (see intents::engine_options). Unset: the
+  // trained model's own threshold, 0.5 without a model.
+  std::optional<double> unsure_below;
   // Longest wait for open conversations to finish on shutdown before they are cut.
   std::chrono::seconds shutdown_grace{5};
 

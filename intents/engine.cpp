@@ -8,10 +8,13 @@
 #include <chrono>
 #include <charconv>
 #include <cmath>
+#include <map>
 
 #include "intents/detail/entities.hpp"
 #include "intents/detail/intent_file.hpp"
 #include "intents/detail/keyword_model.hpp"
+#include "intents/detail/linear_model.hpp"
+#include "intents/detail/ngrams.hpp"
 #include "intents/detail/literal_sequence.hpp"
 #include "intents/detail/normalize.hpp"
 #include "intents/detail/phrase_index.hpp"
@@ -26,6 +29,9 @@ using detail::rule_kind;
 
 // Scoring constants; intents/README.md explains them to supervisors.
 constexpr double k_prior = 1.0;           // confidence = best / (best + second + k_prior)
+constexpr double k_unsure_below = 0.5;    // without a trained model or engine_options' own
+// With a trained model, reasons at least this probable are listed as candidates.
+constexpr double k_candidate_floor = 0.01;
 constexpr double k_stated = 1.0;          // a reason scoring this much sets fallbacks aside
 constexpr double k_contrast_boost = 1.5;  // matches after the last 但是/就是/只是/...
 constexpr int k_max_occurrences = 8;      // per rule and message, when looking for negations
@@ -759,6 +765,10 @@ struct engine::impl {
   // Reasons with `fallback: true` (refund_request): set aside when another reason is stated.
   std::array<bool, k_reasons.size()> fallback{};
   detail::keyword_model model{k_reasons.size(), k_model_max_n, k_model_min_count};
+  // The trained model of the folder, bound to `rules`; when present it decides instead of the
+  // naive Bayes model and the hand-set fusion.
+  std::optional<detail::linear_model> linear;
+  std::vector<std::uint64_t> identities;  // per rule, as a model names it
   engine_stats stats;
 };
 
@@ -896,21 +906,47 @@ engine::load_result engine::load(const std::filesystem::path& dir, engine_option
     return result;
   }
 
-  // The keyword model: examples, keywords and literal patterns of every reason.
-  std::size_t examples = 0;
-  for (const auto& b : read.data.blocks) {
-    if (b.is_flag) continue;
-    const std::size_t t = target_index(b.id);
-    for (const auto& e : b.examples) {
-      p->model.add(t, detail::normalize(e), 1.0);
-      ++examples;
+  // Rules as a trained model names them; identical rules are told apart by their order.
+  std::map<std::string, int> occurrences;
+  for (const auto& r : p->rules) {
+    const int kind = static_cast<int>(r.kind);
+    std::string key = r.target + '\0' + std::to_string(kind) + '\0' + r.text;
+    p->identities.push_back(detail::rule_identity(r.target, kind, r.text, occurrences[key]++));
+  }
+  if (!read.data.model_bytes.empty() && options.use_model) {
+    std::string error;
+    auto model = detail::linear_model::read(read.data.model_bytes, error);
+    std::size_t unknown = p->rules.size();
+    if (model && !model->bind(p->identities, error, unknown)) model.reset();
+    if (!model) {
+      if (unknown < p->rules.size()) {
+        const rule& r = p->rules[unknown];
+        result.errors.push_back(file_error{r.file, r.line, r.column,
+                                           error + " (" + read.data.model_file + ")"});
+      } else {
+        result.errors.push_back(file_error{read.data.model_file, 0, 0, error});
+      }
+      return result;
     }
+    p->linear = std::move(*model);
+  }
+
+  // The naive Bayes keyword model, when there is no trained one: examples, keywords and literal
+  // patterns of every reason.
+  std::size_t examples = read.data.training.size();
+  for (const auto& b : read.data.blocks) {
+    if (!b.is_flag) examples += b.examples.size();
+  }
+  for (const auto& b : read.data.blocks) {
+    if (b.is_flag || p->linear) continue;
+    const std::size_t t = target_index(b.id);
+    for (const auto& e : b.examples) p->model.add(t, detail::normalize(e), 1.0);
   }
   for (const auto& e : read.data.training) {
-    p->model.add(target_index(e.reason), detail::normalize(e.text), 1.0);
-    ++examples;
+    if (!p->linear) p->model.add(target_index(e.reason), detail::normalize(e.text), 1.0);
   }
   for (const auto& r : p->rules) {
+    if (p->linear) break;
     const std::size_t t = target_index(r.target);
     if (t >= k_reasons.size() || r.kind == rule_kind::negative) continue;
     if (r.kind == rule_kind::keyword) {
@@ -925,7 +961,9 @@ engine::load_result engine::load(const std::filesystem::path& dir, engine_option
   p->stats.example_files = read.data.example_files.size();
   p->stats.patterns = p->rules.size();
   p->stats.examples = examples;
-  p->stats.model_features = p->model.features();
+  p->stats.model_features =
+      p->linear ? p->linear->contents().buckets.size() : p->model.features();
+  p->stats.trained_model = p->linear.has_value();
   p->stats.traditional_chars = detail::traditional_table_size();
   p->stats.set_rules = p->set_rule.size();
   p->stats.checked_rules = static_cast<std::size_t>(std::count_if(
@@ -1060,13 +1098,26 @@ classification engine::classify(std::string_view raw) const {
   return classify(raw, impl_->options.explain);
 }
 
-classification engine::classify(std::string_view raw, bool explain) const {
-  const impl& m = *impl_;
-  scratch& s = thread_scratch();
+namespace {
+
+// What the rules make of a message, before any model: the first half of classify(), shared with
+// observe().
+struct analysis {
+  bool decoded = false;
+  bool one_by_one = false;  // every rule went through its own regex
+  bool fallback = false;    // a set ran out of memory
+  std::array<double, k_targets> score{};  // after negative cues, vetoes and fallbacks
+  std::array<bool, k_targets> vetoed{};
+  std::array<bool, k_reasons.size()> set_aside{};
+  std::size_t stated = k_reasons.size();  // the stated reason that set fallbacks aside
+  bool indexed(const scratch& s, std::size_t i) const { return !one_by_one && s.set_hit[i] == 0; }
+};
+
+void analyse(const engine::impl& m, std::string_view raw, scratch& s, analysis& a) {
   // The index answers for valid UTF-8 only; otherwise every rule goes through its regex.
   const bool decoded = detail::normalize_into(raw, s.text, s.chars);
+  a.decoded = decoded;
   const std::string_view text = s.text;
-  classification out;
 
   std::vector<int>& fired = s.fired;
   fired.clear();
@@ -1104,9 +1155,9 @@ classification engine::classify(std::string_view raw, bool explain) const {
   }
   const auto indexed = [&](std::size_t i) { return !one_by_one && s.set_hit[i] == 0; };
 
-  std::array<double, k_targets> score{};
+  std::array<double, k_targets>& score = a.score;
   std::array<double, k_targets> penalty{};
-  std::array<bool, k_targets> vetoed{};
+  std::array<bool, k_targets>& vetoed = a.vetoed;
   find_markers(text, decoded ? &s.chars : nullptr, s.marks);
   const std::size_t boost_from = s.marks.contrast;
   const bool has_contrast = boost_from != std::string_view::npos;
@@ -1231,11 +1282,11 @@ classification engine::classify(std::string_view raw, bool explain) const {
   }
   // A fallback reason ("I want a refund", no reason given) is set aside when the message also
   // states a reason with at least k_stated weight: "碎了,我要退货" is damaged.
-  std::size_t stated = k_reasons.size();
+  std::size_t& stated = a.stated;
   for (std::size_t t = 0; t + 1 < k_reasons.size() && stated == k_reasons.size(); ++t) {
     if (!m.fallback[t] && score[t] >= k_stated) stated = t;
   }
-  std::array<bool, k_reasons.size()> set_aside{};
+  std::array<bool, k_reasons.size()>& set_aside = a.set_aside;
   if (stated != k_reasons.size()) {
     for (std::size_t t = 0; t < k_reasons.size(); ++t) {
       if (m.fallback[t] && score[t] > 0) {
@@ -1244,6 +1295,110 @@ classification engine::classify(std::string_view raw, bool explain) const {
       }
     }
   }
+  a.one_by_one = one_by_one;
+  a.fallback = fallback;
+}
+
+// The flags the rules' scores reach.
+void flags_of(const engine::impl& m, const analysis& a, std::vector<std::string>& out) {
+  for (std::size_t f = 0; f < k_flags.size(); ++f) {
+    const double fs = a.score[k_reasons.size() + f];
+    if (fs > 0 && fs >= m.flag_threshold[f]) out.emplace_back(k_flags[f]);
+  }
+}
+
+void entities_of(const scratch& s, bool decoded, std::vector<entity>& out) {
+  if (decoded) {
+    detail::extract_entities_into(s.text, s.chars.cp.data(), s.chars.at.data(), s.chars.size, out);
+  } else {
+    detail::extract_entities_into(s.text, out);
+  }
+}
+
+constexpr std::array<std::string_view, detail::k_entity_features> k_entity_kinds = {
+    "order_no", "waybill_no", "phone", "amount", "count"};
+
+detail::form form_of(outcome how) {
+  switch (how) {
+    case outcome::contrast: return detail::form::contrast;
+    case outcome::negated: return detail::form::negated;
+    case outcome::hypothetical: return detail::form::supposed;
+    default: return detail::form::counted;
+  }
+}
+
+// What the trained model reads (detail::observation): the message's n-grams, the rules that
+// fired in their forms, the rules' scores, flags, entity kinds, length and a question mark.
+void observe_into(const engine::impl& m, const analysis& a, const scratch& s,
+                  const std::vector<std::string>& flags, const std::vector<entity>& entities,
+                  detail::observation& o) {
+  o.grams.clear();
+  o.numbered.clear();
+  const auto add_gram = [&](std::uint64_t key) { o.grams.push_back(key); };
+  std::size_t chars = 0;
+  detail::gram_window window;
+  if (a.decoded) {
+    for (std::size_t i = 0; i < s.chars.size; ++i) {
+      detail::next_long_char(s.chars.cp[i], detail::k_linear_max_n, window, add_gram);
+    }
+    chars = s.chars.size;
+  } else {
+    // Not UTF-8: each byte is a character (the n-grams of such text are rare and mean little).
+    for (const char c : s.text) {
+      detail::next_long_char(static_cast<unsigned char>(c), detail::k_linear_max_n, window, add_gram);
+      chars += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+    }
+  }
+  for (const hit& h : s.hits) {
+    o.numbered.emplace_back(
+        static_cast<std::uint32_t>(h.rule * detail::k_forms +
+                                   static_cast<std::uint32_t>(form_of(h.how))),
+        1.0f);
+  }
+  auto extra = static_cast<std::uint32_t>(m.rules.size() * detail::k_forms);
+  for (std::size_t t = 0; t < k_reasons.size(); ++t) {
+    if (a.score[t] > 0) {
+      o.numbered.emplace_back(extra + t, static_cast<float>(std::log1p(a.score[t])));
+    }
+  }
+  extra += detail::k_score_features;
+  for (std::size_t f = 0; f < k_flags.size(); ++f) {
+    if (std::find(flags.begin(), flags.end(), k_flags[f]) != flags.end()) {
+      o.numbered.emplace_back(extra + f, 1.0f);
+    }
+  }
+  extra += detail::k_flag_features;
+  for (std::size_t k = 0; k < k_entity_kinds.size(); ++k) {
+    if (std::any_of(entities.begin(), entities.end(),
+                    [&](const entity& e) { return e.kind == k_entity_kinds[k]; })) {
+      o.numbered.emplace_back(extra + k, 1.0f);
+    }
+  }
+  extra += detail::k_entity_features;
+  const std::uint32_t length = chars <= 2 ? 0 : chars <= 5 ? 1 : chars <= 10 ? 2 : chars <= 20 ? 3
+                               : chars <= 50 ? 4 : 5;
+  o.numbered.emplace_back(extra + length, 1.0f);
+  extra += detail::k_length_features;
+  if (s.text.find('?') != std::string::npos || s.text.find("吗") != std::string::npos) {
+    o.numbered.emplace_back(extra, 1.0f);
+  }
+}
+
+// Without a trained model: the rules' scores fused by hand with the naive Bayes model.
+classification classify_plain(const engine::impl& m, std::string_view raw, bool explain) {
+  scratch& s = thread_scratch();
+  analysis a;
+  analyse(m, raw, s, a);
+  const std::string_view text = s.text;
+  const bool decoded = a.decoded;
+  const bool fallback = a.fallback;
+  std::array<double, k_targets>& score = a.score;
+  const std::array<bool, k_targets>& vetoed = a.vetoed;
+  const std::array<bool, k_reasons.size()>& set_aside = a.set_aside;
+  const std::size_t stated = a.stated;
+  std::vector<hit>& hits = s.hits;
+  const auto indexed = [&](std::size_t i) { return a.indexed(s, i); };
+  classification out;
   const std::array<double, k_targets> pattern_score = score;
 
   // Fusion with the keyword model (intents/README.md, "How a message is scored"). When some
@@ -1372,18 +1527,10 @@ classification engine::classify(std::string_view raw, bool explain) const {
       out.runner_up_confidence = out.candidates[1].confidence;
     }
   }
-  out.unsure = out.confidence < m.options.unsure_below;
+  out.unsure = out.confidence < m.options.unsure_below.value_or(k_unsure_below);
 
-  for (std::size_t f = 0; f < k_flags.size(); ++f) {
-    const double fs = score[k_reasons.size() + f];
-    if (fs > 0 && fs >= m.flag_threshold[f]) out.flags.emplace_back(k_flags[f]);
-  }
-  if (decoded) {
-    detail::extract_entities_into(text, s.chars.cp.data(), s.chars.at.data(), s.chars.size,
-                                  out.entities);
-  } else {
-    detail::extract_entities_into(text, out.entities);
-  }
+  flags_of(m, a, out.flags);  // the fusion above changed the reasons' scores only
+  entities_of(s, decoded, out.entities);
 
   if (explain) {
     if (fallback) out.explanation.emplace_back("note: the pattern set ran out of memory; matched one by one");
@@ -1431,6 +1578,100 @@ classification engine::classify(std::string_view raw, bool explain) const {
     if (n == 0) out.explanation.emplace_back("nothing decisive fired: other");
   }
   return out;
+}
+
+}  // namespace
+
+void engine::observe(std::string_view raw, detail::observation& out) const {
+  const impl& m = *impl_;
+  scratch& s = thread_scratch();
+  analysis a;
+  analyse(m, raw, s, a);
+  std::vector<std::string> flags;
+  std::vector<entity> entities;
+  flags_of(m, a, flags);
+  entities_of(s, a.decoded, entities);
+  observe_into(m, a, s, flags, entities, out);
+}
+
+classification engine::classify_with(std::string_view raw, bool explain,
+                                     const detail::linear_model& model) const {
+  const impl& m = *impl_;
+  scratch& s = thread_scratch();
+  analysis a;
+  analyse(m, raw, s, a);
+  classification out;
+  flags_of(m, a, out.flags);
+  entities_of(s, a.decoded, out.entities);
+  thread_local detail::observation o;
+  observe_into(m, a, s, out.flags, out.entities, o);
+  std::array<double, detail::k_classes> z{};
+  std::array<double, detail::k_classes> p{};
+  const std::size_t known = model.logits(o, z.data());
+  detail::linear_model::probabilities(z.data(), p.data());
+
+  std::array<std::size_t, detail::k_classes> order{};
+  for (std::size_t t = 0; t < order.size(); ++t) order[t] = t;
+  // Stable: on equal probabilities the reason listed first in the taxonomy.
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t x, std::size_t y) { return p[x] > p[y]; });
+  for (const std::size_t t : order) {
+    if (t != order[0] && p[t] < k_candidate_floor) break;
+    out.candidates.push_back(candidate{std::string(k_reasons[t]), p[t]});
+  }
+  out.reason = out.candidates[0].reason;
+  out.confidence = out.candidates[0].confidence;
+  if (out.candidates.size() > 1) {
+    out.runner_up = out.candidates[1].reason;
+    out.runner_up_confidence = out.candidates[1].confidence;
+  }
+  out.unsure = out.confidence < m.options.unsure_below.value_or(model.unsure_below());
+
+  if (explain) {
+    const std::size_t best = order[0];
+    const std::string for_best = " for " + std::string(k_reasons[best]);
+    if (a.fallback) out.explanation.emplace_back("note: the pattern set ran out of memory; matched one by one");
+    for (const hit& h : s.hits) {
+      const rule& r = m.rules[h.rule];
+      const std::size_t t = m.target[h.rule];
+      std::string line = t < k_reasons.size() ? std::string(k_reasons[t])
+                                              : "flag " + std::string(k_flags[t - k_reasons.size()]);
+      line += r.kind == rule_kind::negative ? " negative" : r.kind == rule_kind::keyword ? " keyword" : " pattern";
+      line += " \"" + r.text + "\" (" + m.where[h.rule];
+      if (h.how == outcome::negated) {
+        line += ", negated by ";
+        line += h.cue;
+      } else if (h.how == outcome::hypothetical) {
+        line += ", supposed after ";
+        line += h.cue;
+      } else if (h.how == outcome::contrast) {
+        line += ", after a contrast";
+      } else if (h.how == outcome::veto) {
+        line += ", veto";
+      }
+      const auto index = static_cast<std::uint32_t>(h.rule * detail::k_forms +
+                                                    static_cast<std::uint32_t>(form_of(h.how)));
+      const double learnt = model.numbered_row(index)[best];
+      line += "): learnt " + std::string(learnt >= 0 ? "+" : "") + format_weight(learnt) + for_best;
+      out.explanation.push_back(std::move(line));
+    }
+    std::string line = "trained model (" + std::to_string(known) + " known n-grams):";
+    for (std::size_t k = 0; k < out.candidates.size() && k < 4; ++k) {
+      line += " " + out.candidates[k].reason + " p=" + format_weight(out.candidates[k].confidence);
+    }
+    out.explanation.push_back(std::move(line));
+  }
+  return out;
+}
+
+const std::vector<std::uint64_t>& engine::rule_identities() const { return impl_->identities; }
+
+const detail::linear_model* engine::model() const {
+  return impl_->linear ? &*impl_->linear : nullptr;
+}
+
+classification engine::classify(std::string_view raw, bool explain) const {
+  return impl_->linear ? classify_with(raw, explain, *impl_->linear)
+                       : classify_plain(*impl_, raw, explain);
 }
 
 }  // namespace shouhou::intents

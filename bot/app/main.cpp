@@ -139,8 +139,8 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
   serve
       ->add_option("--unsure-below", config.unsure_below,
-                   "Confidence under which the reason is reported as unsure")
-      ->capture_default_str()
+                   "Confidence under which the reason is reported as unsure; default: the "
+                   "trained model's (chosen on held-out folds), 0.5 without one")
       ->check(CLI::Range(0.0, 1.0));
 
   connectors::chat_options chat;
@@ -160,10 +160,14 @@ int main(int argc, char** argv) {
   std::filesystem::path intents_dir = SHOUHOU_SHIPPED_INTENTS;
   std::filesystem::path replies_dir = SHOUHOU_SHIPPED_REPLIES;
   std::filesystem::path policy_file = SHOUHOU_SHIPPED_POLICY;
-  std::filesystem::path corpus;
+  std::vector<std::filesystem::path> corpora;
   std::vector<std::string> texts;
   bool json = false;
   std::optional<double> min_macro_f1;
+  int cross_validate = 0;
+  std::optional<std::uint32_t> sealed_fifth;
+  std::optional<std::filesystem::path> model_out;
+  intents::training_options training;
   auto* intents = app.add_subcommand("intents", "Supervisor tools for intent files");
   intents->require_subcommand(1);
   auto* check = intents->add_subcommand("check", "Validate intent files; exit 1 on any error");
@@ -173,10 +177,38 @@ int main(int argc, char** argv) {
   classify->add_flag("--json", json, "One JSON object a message");
   auto* eval =
       intents->add_subcommand("eval", "Measure the intent files on labelled messages (JSON Lines)");
-  eval->add_option("--corpus", corpus, "Labelled messages, one JSON object a line")->required();
+  eval->add_option("--corpus", corpora, "Labelled messages, one JSON object a line (repeatable)")
+      ->required();
   eval->add_flag("--json", json, "Print one JSON object with every figure");
   eval->add_option("--min-macro-f1", min_macro_f1, "Exit 1 when macro-F1 is below this");
-  for (auto* cmd : {check, classify, eval}) {
+  eval->add_option("--cross-validate", cross_validate,
+                   "K stratified folds: each classified by a model trained on the others")
+      ->check(CLI::Range(2, 100));
+  eval->add_option("--sealed-fifth", sealed_fifth,
+                   "With --cross-validate: the fifth of the corpus chosen by this seed is never "
+                   "listed, and is measured on a model trained on the other four fifths");
+  auto* train = intents->add_subcommand(
+      "train", "Train the keyword model on labelled messages and the folder's examples");
+  train->add_option("--corpus", corpora, "Labelled messages, one JSON object a line (repeatable)")
+      ->required();
+  train->add_option("--out", model_out, "Where to write the model; default: INTENTS/keyword.model");
+  for (auto* cmd : {eval, train}) {
+    cmd->add_option("--c", training.c, "Training: liblinear's C")->capture_default_str();
+    cmd->add_option("--class-balance", training.class_balance,
+                    "Training: 0 no class weights .. 1 balanced")
+        ->capture_default_str();
+    cmd->add_option("--bucket-bits", training.bucket_bits, "Training: n-grams hash into 2^N buckets")
+        ->capture_default_str()
+        ->check(CLI::Range(8, 26));
+    cmd->add_option("--max-n", training.max_n, "Training: longest character n-grams")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 5));
+    cmd->add_option("--rule-value", training.rule_value,
+                    "Training: the value of a fired rule's feature (below 1: trusted less)")
+        ->capture_default_str();
+    cmd->add_option("--seed", training.seed, "Training: seed of the folds")->capture_default_str();
+  }
+  for (auto* cmd : {check, classify, eval, train}) {
     cmd->add_option("--intents", intents_dir, "Folder of intent files")->capture_default_str();
   }
   auto* replies = app.add_subcommand("replies", "Supervisor tools for reply files");
@@ -225,7 +257,23 @@ int main(int argc, char** argv) {
   if (*classify)
     return intents::classify_command(intents_dir, json, texts, std::cin, std::cout, std::cerr);
   if (*eval) {
-    return intents::eval_command(corpus, intents_dir, json, min_macro_f1, std::cout, std::cerr);
+    intents::eval_request request;
+    request.corpora = corpora;
+    request.intents = intents_dir;
+    request.json = json;
+    request.min_macro_f1 = min_macro_f1;
+    request.cross_validate = cross_validate;
+    request.sealed_fifth = sealed_fifth;
+    request.training = training;
+    return intents::eval_command(request, std::cout, std::cerr);
+  }
+  if (*train) {
+    intents::train_request request;
+    request.corpora = corpora;
+    request.intents = intents_dir;
+    request.out = model_out;
+    request.training = training;
+    return intents::train_command(request, std::cout, std::cerr);
   }
   if (*replies_check) return app::replies_check(intents_dir, replies_dir, policy_file);
   if (*token_agent) return app::token_agent(token_data, agent_name, revoke_agent);

@@ -89,7 +89,7 @@ int serve(bot::server_config config) {
     return 1;
   }
 
-  const intents::engine_options intent_options{config.unsure_below};
+  const intents::engine_options intent_options{.unsure_below = config.unsure_below};
   auto loaded = bot::load_knowledge(config.files(), intent_options);
   if (!loaded.snapshot) {
     std::cerr << "shouhou: the intent and reply files have errors:\n"

@@ -443,6 +443,22 @@ read_result read_intent_folder(const std::filesystem::path& dir) {
       read_examples_text(file, reason, text, result.data, result.errors);
     }
   }
+  const auto model_path = dir / k_model_file;
+  if (std::filesystem::exists(model_path, ec)) {
+    std::ifstream in(model_path, std::ios::binary);
+    std::ostringstream content;
+    content << in.rdbuf();
+    result.data.model_file = model_path.string();
+    if (!in) {
+      result.errors.push_back(file_error{result.data.model_file, 0, 0, "cannot read the file"});
+    } else {
+      result.data.model_bytes = content.str();
+      hash.update(k_model_file);
+      hash.update(std::string_view("\0", 1));
+      hash.update(result.data.model_bytes);
+      hash.update(std::string_view("\0", 1));
+    }
+  }
   result.data.version = hash.hex();
   return result;
 }

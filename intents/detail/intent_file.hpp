@@ -50,6 +50,9 @@ struct intent_files {
   std::vector<block> blocks;
   std::vector<rule> rules;
   std::vector<training_example> training;  // from examples/*.txt
+  // The trained keyword model (k_model_file in the folder), when there is one: its path and bytes.
+  std::string model_file;
+  std::string model_bytes;
   std::string version;  // hex SHA-256 over each file's name and content, in read order
 };
 
@@ -58,8 +61,12 @@ struct read_result {
   std::vector<file_error> errors;
 };
 
+// The trained keyword model's file name in an intent folder (`shouhou intents train` writes it).
+inline constexpr const char* k_model_file = "keyword.model";
+
 // Reads every *.yaml and *.yml file directly in `dir`, in byte order of their names, then every
-// `examples/<reason>.txt` (one message a line; `#` starts a comment line) when that folder exists.
+// `examples/<reason>.txt` (one message a line; `#` starts a comment line) when that folder exists,
+// then the trained model's file when there is one. The version covers them all.
 read_result read_intent_folder(const std::filesystem::path& dir);
 
 // Parses one file's text into `out` (blocks and rules); `file` names it in errors, which are

@@ -7,75 +7,13 @@
 #include <emmintrin.h>
 #endif
 
-#include "intents/detail/utf8.hpp"
+#include "intents/detail/ngrams.hpp"
 
 namespace shouhou::intents::detail {
 namespace {
 
 constexpr double k_smoothing = 0.5;  // additive (Lidstone) smoothing of n-gram counts
 constexpr double k_log_scale = 24.0;  // log-probabilities above the class's floor, as uint8 x 1/24
-
-// A character that may be part of a pair: letters, digits and everything non-ASCII (Chinese).
-bool is_word_char(char32_t cp) {
-  return cp >= 0x80 || (cp >= '0' && cp <= '9') || (cp >= 'a' && cp <= 'z');
-}
-
-// Feeds the next character of a text: calls f(key) for every n-gram (n = 1 .. max_n) of adjacent
-// word characters that ends with it. Keys pack the code points (< 2^21 each): a unigram is below
-// 2^21, a bigram in [2^21, 2^42), a trigram at or above 2^42, so they never collide.
-template <typename F>
-void next_char(char32_t cp, int max_n, char32_t& prev, char32_t& prev2, F&& f) {
-  if (!is_word_char(cp)) {
-    prev = prev2 = 0;
-    return;
-  }
-  cp &= 0x1FFFFF;
-  // Single ASCII letters and digits say little; Chinese characters do.
-  if (max_n >= 1 && cp >= 0x80) f(static_cast<std::uint64_t>(cp));
-  if (max_n >= 2 && prev != 0) f((static_cast<std::uint64_t>(prev) << 21) | cp);
-  if (max_n >= 3 && prev2 != 0) {
-    f((static_cast<std::uint64_t>(prev2) << 42) | (static_cast<std::uint64_t>(prev) << 21) | cp);
-  }
-  prev2 = prev;
-  prev = cp;
-}
-
-// Calls f(key) for every n-gram of the UTF-8 text (bytes that are not UTF-8 count as characters).
-template <typename F>
-void for_each_gram(std::string_view s, int max_n, F&& f) {
-  char32_t prev = 0;
-  char32_t prev2 = 0;
-  for (std::size_t p = 0; p < s.size();) {
-    const auto b0 = static_cast<unsigned char>(s[p]);
-    std::size_t len = utf8_length(s[p]);
-    if (p + len > s.size()) len = 1;
-    char32_t cp = b0;
-    if (len > 1) {
-      cp = b0 & (len == 2 ? 0x1Fu : len == 3 ? 0x0Fu : 0x07u);
-      for (std::size_t i = 1; i < len; ++i) {
-        cp = (cp << 6) | (static_cast<unsigned char>(s[p + i]) & 0x3Fu);
-      }
-    }
-    p += len;
-    next_char(cp, max_n, prev, prev2, f);
-  }
-}
-
-// One 64-bit mix of the key: its low bits pick the slot, its high 32 bits are the fingerprint
-// kept in the slot (never 0, which marks an empty slot).
-std::uint64_t mix(std::uint64_t key) {
-  std::uint64_t h = key * 0x9E3779B97F4A7C15ull;
-  h ^= h >> 29;
-  h *= 0xBF58476D1CE4E5B9ull;
-  h ^= h >> 32;
-  return h;
-}
-
-// 24 bits, never 0.
-std::uint32_t fingerprint_of(std::uint64_t h) {
-  const auto f = static_cast<std::uint32_t>(h >> 40);
-  return f == 0 ? 1 : f;
-}
 
 }  // namespace
 

@@ -64,11 +64,11 @@ TEST_F(ConversationEngine, NewConversationIdsDiffer) {
 
 TEST_F(ConversationEngine, ResumeReturnsHistoryAndStateOnlyToTheSameShopAndBuyer) {
   auto c = open("shop", "buyer").conversation;
-  ASSERT_TRUE(say(c, "m1", "屏幕碎了").ok);
+  ASSERT_TRUE(say(c, "m1", "收到货发现屏幕碎了").ok);
   auto resumed = open("shop", "buyer", c.id);
   EXPECT_EQ(resumed.what, open_result::outcome::resumed);
   ASSERT_EQ(resumed.history.size(), 2u);
-  EXPECT_EQ(resumed.history[0].text, "屏幕碎了");
+  EXPECT_EQ(resumed.history[0].text, "收到货发现屏幕碎了");
   EXPECT_EQ(resumed.conversation.phase, "collecting");
   EXPECT_EQ(resumed.conversation.state_version, c.state_version);
   EXPECT_EQ(open("shop", "someone-else", c.id).what, open_result::outcome::not_yours);
@@ -127,7 +127,7 @@ TEST_F(ConversationEngine, AStaleStateIsReloadedAndTheMessageDecidedAgain) {
   auto seen_by_us = c;
   // Another instance answers a first message while we still hold the old version.
   ASSERT_TRUE(say(c, "m1", "我要退货").ok);
-  auto t = say(seen_by_us, "m2", "屏幕碎了");
+  auto t = say(seen_by_us, "m2", "收到货发现屏幕碎了");
   ASSERT_TRUE(t.ok) << t.error;
   EXPECT_EQ(seen_by_us.state_version, 2);
   EXPECT_EQ(store_.conversations[c.id].state_version, 2);
@@ -229,7 +229,7 @@ store::evidence_record upload_row(const std::string& conversation, const std::st
 
 TEST_F(ConversationEngine, AnUploadIsStoredWithItsMarkAndConfirmed) {
   auto c = open("shop", "buyer").conversation;
-  ASSERT_TRUE(say(c, "m1", "屏幕碎了").ok);
+  ASSERT_TRUE(say(c, "m1", "收到货发现屏幕碎了").ok);
   evidence_result r;
   engine_.add_evidence(c.id, {upload_row(c.id, "e1")}, 20, [&](evidence_result x) { r = x; });
   ASSERT_EQ(r.what, evidence_result::outcome::stored) << r.error;
@@ -245,7 +245,7 @@ TEST_F(ConversationEngine, AnUploadIsStoredWithItsMarkAndConfirmed) {
 
 TEST_F(ConversationEngine, AnUploadPastTheMaximumIsRefusedAndMarksNothing) {
   auto c = open("shop", "buyer").conversation;
-  ASSERT_TRUE(say(c, "m1", "屏幕碎了").ok);
+  ASSERT_TRUE(say(c, "m1", "收到货发现屏幕碎了").ok);
   evidence_result r;
   engine_.add_evidence(c.id, {upload_row(c.id, "e1"), upload_row(c.id, "e2")}, 1,
                        [&](evidence_result x) { r = x; });
@@ -257,8 +257,8 @@ TEST_F(ConversationEngine, AnUploadPastTheMaximumIsRefusedAndMarksNothing) {
 TEST_F(ConversationEngine, CitingEvidenceIsIdempotentAndOnlyForItsOwnConversation) {
   auto c = open("shop", "buyer").conversation;
   auto other = open("shop", "buyer-2").conversation;
-  ASSERT_TRUE(say(c, "m1", "屏幕碎了").ok);
-  ASSERT_TRUE(say(other, "m1", "屏幕碎了").ok);
+  ASSERT_TRUE(say(c, "m1", "收到货发现屏幕碎了").ok);
+  ASSERT_TRUE(say(other, "m1", "收到货发现屏幕碎了").ok);
   // Stored for the other item without a mark yet (as if the upload's mark was lost).
   store_.evidence.push_back(upload_row(c.id, "e7", "box_photo"));
   store_.evidence.push_back(upload_row(other.id, "e8"));

@@ -76,8 +76,8 @@ TEST_F(Chat, ResentMessageIdIsAcknowledgedAgainButNotProcessedTwice) {
   {
     ws_client c(server_->port());
     conv = c.hello("shop-1", "buyer-3")["conversation"];
-    ASSERT_EQ(c.say("m1", "屏幕碎了").size(), 2u);
-    auto again = c.say("m1", "屏幕碎了");
+    ASSERT_EQ(c.say("m1", "收到货发现屏幕碎了").size(), 2u);
+    auto again = c.say("m1", "收到货发现屏幕碎了");
     ASSERT_EQ(again.size(), 1u);
     EXPECT_EQ(again[0]["type"], "ack");
     EXPECT_EQ(again[0]["duplicate"], true);

@@ -85,7 +85,7 @@ TEST_F(Conversation, ARefundRequestIsRefinedToItsReasonAndThePersonIsAskedFor) {
   EXPECT_EQ(f[1]["reason"], "refund_request");
   EXPECT_FALSE(f[1]["quick_replies"].empty());
 
-  f = c.say("m2", "屏幕碎了");
+  f = c.say("m2", "收到货发现屏幕碎了");
   ASSERT_EQ(f.size(), 2u);
   EXPECT_EQ(f[1]["reason"], "damaged");
   EXPECT_EQ(f[1]["kind"], "answer");

@@ -189,7 +189,7 @@ damaged_case open_damaged(unsigned short port, const std::string& buyer) {
   damaged_case c;
   c.chat = std::make_unique<ws_client>(port);
   c.conversation = c.chat->hello("shop-1", buyer)["conversation"];
-  auto f = c.chat->say("m1", "收到的杯子碎了，屏幕碎了");
+  auto f = c.chat->say("m1", "收到的杯子碎了，收到货发现屏幕碎了");
   EXPECT_EQ(f.size(), 2u);
   if (f.size() < 2) return c;
   EXPECT_EQ(f[1]["reason"], "damaged");

@@ -36,14 +36,18 @@ TEST_P(CheckSet, TheShippedFilesStayAboveTheFloor) {
   const auto corpus = dir.parent_path() / "checks" / (std::string(GetParam().name) + ".jsonl");
   std::ostringstream out;
   std::ostringstream err;
-  ASSERT_NE(eval_command(corpus, dir, false, GetParam().min_macro_f1, out, err), k_exit_unusable)
+  eval_request request;
+  request.corpora = {corpus};
+  request.intents = dir;
+  request.min_macro_f1 = GetParam().min_macro_f1;
+  ASSERT_NE(eval_command(request, out, err), k_exit_unusable)
       << err.str();
   // Only the figures are shown: the misclassified lines of the blind set are not to be read.
   const std::string report = out.str();
   const std::string figures = report.substr(0, report.find("\nreason "));
   EXPECT_GE(figure(report, "accuracy"), GetParam().min_accuracy) << figures;
   EXPECT_GE(figure(report, "macro-F1"), GetParam().min_macro_f1) << figures;
-  EXPECT_NE(report.find("(" + std::to_string(GetParam().messages) + " messages)"),
+  EXPECT_NE(report.find(" (" + std::to_string(GetParam().messages) + " messages)"),
             std::string::npos)
       << figures;
 }

@@ -169,7 +169,12 @@ TEST(ShippedIntents, ContrastAndNegation) {
   const auto b = shipped().classify("没有少件，但是有一个碎了", true);
   EXPECT_EQ(b.reason, "damaged") << explain(b);
   EXPECT_THAT(b.explanation, Contains(HasSubstr("negated by 没有")));
-  EXPECT_THAT(b.candidates, Not(Contains(Field(&candidate::reason, "missing_item"))));
+  // The negated reason is at most a candidate behind the stated one.
+  for (const auto& cand : b.candidates) {
+    if (cand.reason == "missing_item") {
+      EXPECT_LT(cand.confidence, b.confidence) << explain(b);
+    }
+  }
   // An A-not-A question is not a negation.
   EXPECT_EQ(shipped().classify("这个是不是假货").reason, "counterfeit");
 }
@@ -271,8 +276,13 @@ TEST(ShippedIntents, CandidatesSortedAndConfidenceInRange) {
   EXPECT_THAT(c.explanation, Contains(HasSubstr(".yaml:")));
 }
 
-TEST(ShippedIntents, NothingFiredIsUnsureOther) {
-  const auto c = shipped().classify("一二三四五");
+TEST(ShippedIntents, NothingFiredIsOther) {
+  // The trained model reads the words: nothing about a refund, so other.
+  EXPECT_EQ(shipped().classify("一二三四五").reason, "other");
+  // The rules alone have nothing to go on: other, unsure.
+  engine_options rules_only;
+  rules_only.use_model = false;
+  const auto c = engine::load(SHOUHOU_SHIPPED_INTENTS, rules_only).engine->classify("一二三四五");
   EXPECT_EQ(c.reason, "other");
   EXPECT_TRUE(c.unsure);
   EXPECT_LT(c.confidence, 0.5);
@@ -327,7 +337,7 @@ patterns:
   - {re: "压坏", weight: 1}
   - {re: "划痕", weight: 0.5}
 )");
-  const auto r = engine::load(dir.path(), engine_options{.model_weight = 0});
+  const auto r = engine::load(dir.path(), engine_options{.model_weight = 0, .unsure_below = std::nullopt});
   ASSERT_TRUE(r.engine) << to_string(r.errors);
   EXPECT_EQ(r.engine->classify("我要退货").reason, "refund_request");
   // Without `fallback` the two weights of 退货 would outweigh the one of 压坏.
@@ -349,7 +359,7 @@ reason: not_as_described
 patterns:
   - {re: "色差", weight: 2.5}
 )");
-  const auto r = engine::load(dir.path(), engine_options{.model_weight = 0});
+  const auto r = engine::load(dir.path(), engine_options{.model_weight = 0, .unsure_below = std::nullopt});
   ASSERT_TRUE(r.engine) << to_string(r.errors);
   EXPECT_EQ(r.engine->classify("质量差,色差也大").reason, "quality_issue");
   for (const char* text : {"质量差就不说了,色差也太大了", "质量差也就罢了,还有严重色差",

@@ -57,7 +57,7 @@ class Placement : public ::testing::TestWithParam<const char*> {
     const fs::path dir = fresh_dir();
     std::ofstream(dir / "rules.yaml", std::ios::binary) << files_with(GetParam());
     // The keyword model off: it would speak for a negated phrase it learnt from the patterns.
-    auto r = engine::load(dir, engine_options{.model_weight = 0.0});
+    auto r = engine::load(dir, engine_options{.model_weight = 0.0, .unsure_below = std::nullopt});
     fs::remove_all(dir);
     ASSERT_TRUE(r.engine) << (r.errors.empty() ? "" : r.errors[0].message);
     engine_ = r.engine;
@@ -147,7 +147,7 @@ TEST(CheckedStarts, OnlyWhereTheRegexMatches) {
 patterns:
   - {re: "碎(了|掉)[0-9]+片|\\bbroken\\b", weight: 2}
 )";
-  const auto r = engine::load(dir, engine_options{.model_weight = 0.0});
+  const auto r = engine::load(dir, engine_options{.model_weight = 0.0, .unsure_below = std::nullopt});
   fs::remove_all(dir);
   ASSERT_TRUE(r.engine);
   EXPECT_EQ(r.engine->stats().checked_rules, 1u);
