@@ -113,8 +113,14 @@ int check_command(const std::filesystem::path& dir, std::ostream& out) {
   }
   const engine_stats& s = loaded.engine->stats();
   out << "ok: " << s.files << " files, " << s.example_files << " example files, " << s.patterns
-      << " patterns and keywords, " << s.examples << " examples, " << s.model_features
-      << " keyword-model n-grams; compiled in "
+      << " patterns and keywords, " << s.examples << " examples, ";
+  if (s.trained_model) {
+    out << "trained keyword model (" << s.model_features << " buckets, unsure below "
+        << fixed(loaded.engine->unsure_below(), 2) << ")";
+  } else {
+    out << s.model_features << " keyword-model n-grams";
+  }
+  out << "; compiled in "
       << fixed(s.compile_ms, 1) << " ms; version " << loaded.engine->version() << "\n";
   return k_exit_ok;
 }

@@ -1665,6 +1665,11 @@ classification engine::classify_with(std::string_view raw, bool explain,
 
 const std::vector<std::uint64_t>& engine::rule_identities() const { return impl_->identities; }
 
+double engine::unsure_below() const {
+  return impl_->options.unsure_below.value_or(impl_->linear ? impl_->linear->unsure_below()
+                                                            : k_unsure_below);
+}
+
 const detail::linear_model* engine::model() const {
   return impl_->linear ? &*impl_->linear : nullptr;
 }

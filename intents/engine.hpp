@@ -115,6 +115,9 @@ class engine {
                                const detail::linear_model& model) const;
   // The identities of the rules, in this engine's order, as a model names them.
   const std::vector<std::uint64_t>& rule_identities() const;
+  // The confidence under which a result is unsure: engine_options', else the trained model's,
+  // else 0.5.
+  double unsure_below() const;
   // The folder's trained model, or null when it has none (or it was not read).
   const detail::linear_model* model() const;
 

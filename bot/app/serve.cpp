@@ -207,6 +207,10 @@ int serve(bot::server_config config) {
   spdlog::info("data in {}, intents {}, replies {}, version {}", config.data_dir.string(),
                config.intents_dir.string(), config.replies_dir.string(),
                knowledge.current()->version);
+  const auto& intents = *knowledge.current()->intents;
+  spdlog::info("keyword model: {}, unsure below {}",
+               intents.stats().trained_model ? "trained" : "none (rules and naive Bayes)",
+               intents.unsure_below());
 
   unsigned threads =
       config.threads ? config.threads : std::max(1u, std::thread::hardware_concurrency());

@@ -256,10 +256,6 @@ bool linear_model::bind(const std::vector<std::uint64_t>& engine_rules, std::str
   return true;
 }
 
-std::uint32_t linear_model::bucket_of(std::uint64_t key) const {
-  return static_cast<std::uint32_t>(mix(key) >> (64 - parts_.bucket_bits));
-}
-
 const float* linear_model::numbered_row(std::uint32_t index) const {
   const std::size_t engine_rules = rule_row_.size();
   std::size_t row = 0;
@@ -312,7 +308,7 @@ void linear_model::probabilities(const double* z, double* p) {
 }
 
 std::size_t linear_model::memory_bytes() const {
-  return words_.capacity() * sizeof(word) + rows_.capacity() * sizeof(row) +
+  return words_.capacity() * sizeof(word) + rows_.capacity() * sizeof(gram_row) +
          parts_.numbered.capacity() * sizeof(float) + parts_.buckets.capacity() * 4 +
          parts_.gram_weights.capacity() + parts_.rules.capacity() * 8 +
          rule_row_.capacity() * 4;

@@ -79,9 +79,6 @@ class linear_model {
   bool bind(const std::vector<std::uint64_t>& engine_rules, std::string& error,
             std::size_t& first_unknown);
 
-  // The bucket of an n-gram key.
-  std::uint32_t bucket_of(std::uint64_t key) const;
-
   // Logits of every class for an observation (the engine's rule numbering). Returns the number
   // of n-gram occurrences that fell into known buckets.
   std::size_t logits(const observation& o, double* z) const;
@@ -108,10 +105,10 @@ class linear_model {
   };
   std::vector<word> words_;
   // Rows of 16 int8 (13 used), one per known bucket, so that a row is one aligned load.
-  struct alignas(16) row {
+  struct alignas(16) gram_row {
     std::int8_t w[16] = {};
   };
-  std::vector<row> rows_;
+  std::vector<gram_row> rows_;
 };
 
 // The identity of a rule, as the model names it: a hash of its reason or flag, kind and text,

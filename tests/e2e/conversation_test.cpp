@@ -13,11 +13,17 @@ namespace {
 
 namespace http = beast::http;
 
+// The first line of a file (a token).
 std::string read_file(const std::filesystem::path& p) {
   std::ifstream in(p);
   std::string s;
   std::getline(in, s);
   return s;
+}
+
+std::string read_whole(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), {});
 }
 
 http::response<http::string_body> request(unsigned short port, http::verb verb,
@@ -231,6 +237,53 @@ TEST(ConversationReload, NewMessagesGetTheNewTextAndABrokenFileIsRefused) {
   ws_client later(server.port());
   EXPECT_EQ(later.hello("shop-1", "buyer-8")["version"], new_version);
   EXPECT_EQ(later.say("m1", "你好").size(), 2u);
+}
+
+TEST(ConversationReload, ACorruptOrStaleKeywordModelIsRefusedAndTheOldFilesServe) {
+  temp_dir root;
+  editable_files files(root.path());
+  std::filesystem::create_directories(root.path() / "data");
+  server_process server(root.path() / "data", files.flags());
+  const std::string token = read_file(root.path() / "data" / "admin.token");
+  ws_client c(server.port());
+  const std::string version = c.hello("shop-1", "buyer-10")["version"];
+  const auto model = files.dir / "intents" / "keyword.model";
+  const std::string good = read_whole(model);
+
+  // A byte flipped in the weights: refused, located at the model file.
+  std::string bad = good;
+  bad[bad.size() / 2] ^= 0x20;
+  std::ofstream(model, std::ios::binary | std::ios::trunc) << bad;
+  auto res = request(server.port(), http::verb::post, "/v1/admin/reload", token);
+  EXPECT_EQ(res.result(), http::status::unprocessable_entity);
+  auto body = json::parse(res.body());
+  EXPECT_EQ(body["version"], version);
+  ASSERT_FALSE(body["errors"].empty());
+  EXPECT_TRUE(body["errors"][0]["file"].get<std::string>().ends_with("keyword.model")) << body.dump();
+  EXPECT_NE(body["errors"][0]["message"].get<std::string>().find("checksum"), std::string::npos)
+      << body.dump();
+  auto f = c.say("m1", "收到的杯子碎了");
+  ASSERT_EQ(f.size(), 2u);
+  EXPECT_EQ(f[1]["reason"], "damaged");
+  EXPECT_EQ(f[1]["version"], version);
+
+  // The model back, but a rule changed since it was trained: refused at the rule.
+  std::ofstream(model, std::ios::binary | std::ios::trunc) << good;
+  {
+    const auto rules = files.dir / "intents" / "damaged.yaml";
+    std::string text = read_whole(rules);
+    const std::size_t at = text.find("碎了|");
+    ASSERT_NE(at, std::string::npos);
+    text.insert(at, "碎成渣|");
+    std::ofstream(rules, std::ios::binary | std::ios::trunc) << text;
+  }
+  res = request(server.port(), http::verb::post, "/v1/admin/reload", token);
+  EXPECT_EQ(res.result(), http::status::unprocessable_entity);
+  body = json::parse(res.body());
+  EXPECT_TRUE(body["errors"][0]["file"].get<std::string>().ends_with("damaged.yaml")) << body.dump();
+  EXPECT_NE(body["errors"][0]["message"].get<std::string>().find("intents train"),
+            std::string::npos);
+  EXPECT_EQ(c.say("m2", "快递一直没到").size(), 2u);
 }
 
 TEST(ConversationReload, SighupReloadsToo) {
