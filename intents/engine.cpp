@@ -1384,6 +1384,24 @@ void observe_into(const engine::impl& m, const analysis& a, const scratch& s,
   }
 }
 
+// "damaged", or "flag angry": what rule `i` is about, for explanations.
+std::string target_name(const engine::impl& m, std::size_t i) {
+  const std::size_t t = m.target[i];
+  return t < k_reasons.size() ? std::string(k_reasons[t])
+                              : "flag " + std::string(k_flags[t - k_reasons.size()]);
+}
+
+// How a fired rule counted, for explanations: ", negated by 没有", ", supposed after 如果",
+// ", after a contrast" and `boost`, or nothing.
+std::string how_it_counted(const hit& h, const std::string& boost) {
+  switch (h.how) {
+    case outcome::negated: return ", negated by " + std::string(h.cue);
+    case outcome::hypothetical: return ", supposed after " + std::string(h.cue);
+    case outcome::contrast: return ", after a contrast" + boost;
+    default: return "";
+  }
+}
+
 // Without a trained model: the rules' scores fused by hand with the naive Bayes model.
 classification classify_plain(const engine::impl& m, std::string_view raw, bool explain) {
   scratch& s = thread_scratch();
@@ -1536,9 +1554,7 @@ classification classify_plain(const engine::impl& m, std::string_view raw, bool 
     if (fallback) out.explanation.emplace_back("note: the pattern set ran out of memory; matched one by one");
     for (const hit& h : hits) {
       const rule& r = m.rules[h.rule];
-      const std::size_t t = m.target[h.rule];
-      std::string line = t < k_reasons.size() ? std::string(k_reasons[t])
-                                              : "flag " + std::string(k_flags[t - k_reasons.size()]);
+      std::string line = target_name(m, h.rule);
       if (r.kind == rule_kind::negative) {
         line += h.how == outcome::veto ? " veto" : " -" + format_weight(h.weight);
         line += " negative";
@@ -1546,17 +1562,8 @@ classification classify_plain(const engine::impl& m, std::string_view raw, bool 
         line += " +" + format_weight(h.weight);
         line += r.kind == rule_kind::keyword ? " keyword" : " pattern";
       }
-      line += " \"" + r.text + "\" (" + m.where[h.rule];
-      if (h.how == outcome::negated) {
-        line += ", negated by ";
-        line += h.cue;
-      } else if (h.how == outcome::hypothetical) {
-        line += ", supposed after ";
-        line += h.cue;
-      } else if (h.how == outcome::contrast) {
-        line += ", after a contrast x" + format_weight(k_contrast_boost);
-      }
-      line += ")";
+      line += " \"" + r.text + "\" (" + m.where[h.rule] +
+              how_it_counted(h, " x" + format_weight(k_contrast_boost)) + ")";
       out.explanation.push_back(std::move(line));
     }
     for (std::size_t t = 0; t < k_reasons.size(); ++t) {
@@ -1632,22 +1639,10 @@ classification engine::classify_with(std::string_view raw, bool explain,
     if (a.fallback) out.explanation.emplace_back("note: the pattern set ran out of memory; matched one by one");
     for (const hit& h : s.hits) {
       const rule& r = m.rules[h.rule];
-      const std::size_t t = m.target[h.rule];
-      std::string line = t < k_reasons.size() ? std::string(k_reasons[t])
-                                              : "flag " + std::string(k_flags[t - k_reasons.size()]);
+      std::string line = target_name(m, h.rule);
       line += r.kind == rule_kind::negative ? " negative" : r.kind == rule_kind::keyword ? " keyword" : " pattern";
-      line += " \"" + r.text + "\" (" + m.where[h.rule];
-      if (h.how == outcome::negated) {
-        line += ", negated by ";
-        line += h.cue;
-      } else if (h.how == outcome::hypothetical) {
-        line += ", supposed after ";
-        line += h.cue;
-      } else if (h.how == outcome::contrast) {
-        line += ", after a contrast";
-      } else if (h.how == outcome::veto) {
-        line += ", veto";
-      }
+      line += " \"" + r.text + "\" (" + m.where[h.rule] + how_it_counted(h, "");
+      if (h.how == outcome::veto) line += ", veto";
       const auto index = static_cast<std::uint32_t>(h.rule * detail::k_forms +
                                                     static_cast<std::uint32_t>(form_of(h.how)));
       const double learnt = model.numbered_row(index)[best];
