@@ -132,6 +132,14 @@ std::string new_case_id() {
   return id;
 }
 
+// What fired for the current reason, for the agent. Not kept in the state (it is long, and every
+// turn would write it again): explained here, once, from the buyer's words that set the reason,
+// unless the state says how else it was set (a quick reply).
+std::vector<std::string> fired_for(const conversation_state& s, const knowledge& know) {
+  if (!s.fired.empty() || s.reason_words.empty()) return s.fired;
+  return know.intents->classify(s.reason_words, true).explanation;
+}
+
 store::case_record open_case(const store::conversation& conversation, const conversation_state& s,
                              const knowledge& know, std::string case_id, std::int64_t now_ms,
                              const desk_settings& settings) {
@@ -158,7 +166,7 @@ store::case_record open_case(const store::conversation& conversation, const conv
                   {"confidence", s.confidence},
                   {"runner_up", s.runner_up},
                   {"flags", s.flags},
-                  {"fired", s.fired},
+                  {"fired", fired_for(s, know)},
                   {"summary", summary_line(s, know)},
                   {"buyer_words", s.reason_words},
                   {"entities", s.entities},

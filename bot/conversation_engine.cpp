@@ -153,11 +153,6 @@ void conversation_engine::decide_and_store(store::conversation current, buyer_me
   const std::int64_t now = clock_.now_ms();
   step st = on_buyer_message(*state, *know, {current.shop, current.buyer}, result.classification,
                              message.text, message.order, settings_.dialogue, now);
-  if (!st.next.reason.empty() && st.next.fired.empty()) {
-    // What fired is kept for the agent's case; explaining costs more than classifying, so only
-    // the messages that set a reason pay for it.
-    st.next.fired = know->intents->classify(message.text, true).explanation;
-  }
 
   store::turn t;
   t.conversation = current.id;

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <array>
 #include <nlohmann/json.hpp>
+#include <simdjson.h>
+#include <type_traits>
 
 namespace shouhou::bot {
 namespace {
@@ -67,42 +69,127 @@ std::string to_json(const conversation_state& s) {
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
+namespace {
+
+// Readers of one field: absent is the default, present with another type refuses the state.
+using object = simdjson::dom::object;
+
+bool read(object& o, const char* key, std::string& out) {
+  std::string_view v;
+  const auto e = o[key].get_string().get(v);
+  if (e == simdjson::NO_SUCH_FIELD) return true;
+  if (e) return false;
+  out.assign(v);
+  return true;
+}
+
+template <typename T>
+bool read_number(object& o, const char* key, T& out) {
+  simdjson::dom::element v;
+  const auto e = o[key].get(v);
+  if (e == simdjson::NO_SUCH_FIELD) return true;
+  if (e) return false;
+  if constexpr (std::is_floating_point_v<T>) {
+    double d = 0;
+    if (v.get_double().get(d)) return false;  // integers read as doubles too
+    out = static_cast<T>(d);
+  } else {
+    std::int64_t i = 0;
+    if (v.get_int64().get(i)) return false;
+    out = static_cast<T>(i);
+  }
+  return true;
+}
+
+bool read(object& o, const char* key, bool& out) {
+  const auto e = o[key].get_bool().get(out);
+  return e == simdjson::SUCCESS || e == simdjson::NO_SUCH_FIELD;
+}
+
+bool read(object& o, const char* key, std::vector<std::string>& out) {
+  simdjson::dom::array a;
+  const auto e = o[key].get_array().get(a);
+  if (e == simdjson::NO_SUCH_FIELD) return true;
+  if (e) return false;
+  for (const auto v : a) {
+    std::string_view s;
+    if (v.get_string().get(s)) return false;
+    out.emplace_back(s);
+  }
+  return true;
+}
+
+// Calls f(object&) for each object of the array at `key`; false when one is not an object or f
+// refuses it.
+template <typename F>
+bool read_objects(object& o, const char* key, F&& f) {
+  simdjson::dom::array a;
+  const auto e = o[key].get_array().get(a);
+  if (e == simdjson::NO_SUCH_FIELD) return true;
+  if (e) return false;
+  for (const auto v : a) {
+    object item;
+    if (v.get_object().get(item) || !f(item)) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 std::optional<conversation_state> state_from_json(std::string_view text) {
   if (text.empty()) return conversation_state{};
-  json j = json::parse(text, nullptr, false);
-  if (!j.is_object()) return std::nullopt;
-  try {
-    conversation_state s;
-    const std::string p = j.value("phase", "new");
-    for (auto [value, name] : k_phases) {
-      if (name == p) s.phase = value;
-    }
-    s.reason = j.value("reason", "");
-    s.confidence = j.value("confidence", 0.0);
-    s.runner_up = j.value("runner_up", "");
-    s.reason_since_ms = j.value("reason_since", std::int64_t{0});
-    s.unsure_streak = j.value("unsure_streak", 0);
-    for (const auto& o : j.value("offered", json::array())) {
-      s.offered.push_back({o.value("label", ""), o.value("reason", "")});
-    }
-    for (const auto& i : j.value("checklist", json::array())) {
-      s.checklist.push_back({i.value("id", ""), i.value("type", ""), i.value("label", ""),
-                             i.value("why", ""), i.value("done", false), i.value("value", "")});
-    }
-    s.flags = j.value("flags", std::vector<std::string>{});
-    s.entities = j.value("entities", std::map<std::string, std::string>{});
-    s.fired = j.value("fired", std::vector<std::string>{});
-    s.turns = j.value("turns", 0);
-    s.reminders_sent = j.value("reminders_sent", 0);
-    s.handoff_trigger = j.value("handoff_trigger", "");
-    s.handed_off_at_ms = j.value("handed_off_at", std::int64_t{0});
-    s.reason_words = j.value("reason_words", "");
-    s.case_id = j.value("case", "");
-    return s;
-  } catch (const json::exception&) {
-    // A field of the wrong type: the row was written by something else; refuse it whole.
+  // One parser per thread: it keeps its buffers, so a turn allocates nothing to read its state.
+  thread_local simdjson::dom::parser parser;
+  thread_local std::string padded;  // simdjson reads a little past the end
+  padded.assign(text);
+  padded.append(simdjson::SIMDJSON_PADDING, '\0');
+  simdjson::dom::element doc;
+  object o;
+  if (parser.parse(padded.data(), text.size(), false).get(doc) || doc.get_object().get(o)) {
     return std::nullopt;
   }
+  conversation_state s;
+  std::string p = "new";
+  bool ok = read(o, "phase", p);
+  for (auto [value, name] : k_phases) {
+    if (name == p) s.phase = value;
+  }
+  ok = ok && read(o, "reason", s.reason) && read_number(o, "confidence", s.confidence) &&
+       read(o, "runner_up", s.runner_up) && read_number(o, "reason_since", s.reason_since_ms) &&
+       read_number(o, "unsure_streak", s.unsure_streak);
+  ok = ok && read_objects(o, "offered", [&](object& item) {
+         replies::quick_reply_option option;
+         const bool good = read(item, "label", option.label) && read(item, "reason", option.reason);
+         s.offered.push_back(std::move(option));
+         return good;
+       });
+  ok = ok && read_objects(o, "checklist", [&](object& item) {
+         checklist_item c;
+         const bool good = read(item, "id", c.id) && read(item, "type", c.type) &&
+                           read(item, "label", c.label) && read(item, "why", c.why) &&
+                           read(item, "done", c.done) && read(item, "value", c.value);
+         s.checklist.push_back(std::move(c));
+         return good;
+       });
+  ok = ok && read(o, "flags", s.flags);
+  simdjson::dom::object entities;
+  if (const auto e = o["entities"].get_object().get(entities); e == simdjson::SUCCESS) {
+    for (const auto [key, value] : entities) {
+      std::string_view v;
+      if (value.get_string().get(v)) return std::nullopt;
+      s.entities[std::string(key)] = std::string(v);
+    }
+  } else if (e != simdjson::NO_SUCH_FIELD) {
+    return std::nullopt;
+  }
+  ok = ok && read(o, "fired", s.fired) && read_number(o, "turns", s.turns) &&
+       read_number(o, "reminders_sent", s.reminders_sent) &&
+       read(o, "handoff_trigger", s.handoff_trigger) &&
+       read_number(o, "handed_off_at", s.handed_off_at_ms) &&
+       read(o, "reason_words", s.reason_words) && read(o, "case", s.case_id);
+  // A field of the wrong type: the row was written by something else; refuse it whole.
+  if (!ok) return std::nullopt;
+  return s;
 }
 
 }  // namespace shouhou::bot

@@ -38,7 +38,9 @@ struct conversation_state {
   std::vector<checklist_item> checklist;
   std::vector<std::string> flags;     // every flag any buyer message carried
   std::map<std::string, std::string> entities;  // kind -> latest value (order_no, ...)
-  std::vector<std::string> fired;     // what fired for the current reason, for the agent
+  // What fired for the current reason, when it was set other than by the buyer's words (a quick
+  // reply); empty otherwise: the case explains reason_words when it opens (case_file.cpp).
+  std::vector<std::string> fired;
   int turns = 0;                      // buyer messages handled
   int reminders_sent = 0;             // since the buyer last wrote
   std::string handoff_trigger;        // why it was handed off

@@ -189,7 +189,7 @@ step on_buyer_message(const conversation_state& state, const knowledge& know, co
     // 4. Set or refine; "other" and a bare refund request never replace a specific reason.
     set_reason(s, know, c.reason, c.confidence, now_ms);
     s.runner_up = c.runner_up;
-    s.fired = c.explanation;
+    s.fired.clear();  // explained from reason_words when a case opens (case_file.cpp)
     s.reason_words = std::string(text);
   }
   const std::size_t variant = static_cast<std::size_t>(s.turns);

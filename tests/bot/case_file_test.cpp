@@ -163,6 +163,13 @@ TEST_F(CaseFile, OpenCaseWithoutAReasonIsOtherWithOnlyTheMerchantsDeadline) {
       << "a reason the policy does not list may end any way";
 }
 
+TEST_F(CaseFile, AReasonChosenByAQuickReplySaysSoInsteadOfBeingExplained) {
+  missing_item_handed_off();
+  state_.fired = {"quick reply: 少件/漏发"};
+  const json d = json::parse(open().details);
+  EXPECT_EQ(d["fired"], json::array({"quick reply: 少件/漏发"}));
+}
+
 TEST_F(CaseFile, OpenCaseDetailsKeepWhatTheBotKnew) {
   missing_item_handed_off();
   const json d = json::parse(open().details);
@@ -170,7 +177,9 @@ TEST_F(CaseFile, OpenCaseDetailsKeepWhatTheBotKnew) {
   EXPECT_DOUBLE_EQ(d["confidence"].get<double>(), 0.82);
   EXPECT_EQ(d["runner_up"], "wrong_item");
   EXPECT_EQ(d["flags"], json::array({"wants_human"}));
-  EXPECT_EQ(d["fired"], json::array({"pattern 少了 +0.6", "model +0.22"}));
+  // What fired is explained from the buyer's words that set the reason, when the case opens.
+  EXPECT_EQ(d["fired"], json(know_->intents->classify("盒子里的充电头没给我装", true).explanation));
+  EXPECT_FALSE(d["fired"].empty());
   EXPECT_EQ(d["buyer_words"], "盒子里的充电头没给我装");
   EXPECT_EQ(d["entities"]["order_no"], "2023111500042");
   EXPECT_EQ(d["knowledge_version"], know_->version);
@@ -479,7 +488,8 @@ TEST_F(CaseView, TheViewCarriesTheSummaryAndWhatTheBotKnew) {
   EXPECT_EQ(v["reason_title"], "少件/漏发");
   EXPECT_EQ(v["trigger"], "wants_human");
   EXPECT_EQ(v["runner_up"], "wrong_item");
-  EXPECT_EQ(v["fired"].size(), 2u);
+  EXPECT_EQ(v["fired"].size(),
+            know_->intents->classify("盒子里的充电头没给我装", true).explanation.size());
   EXPECT_EQ(v["buyer_words"], "盒子里的充电头没给我装");
   EXPECT_EQ(v["entities"]["order_no"], "2023111500042");
   EXPECT_EQ(v["knowledge_version"], know_->version);

@@ -291,6 +291,37 @@ TEST(ConversationState, RoundTripsThroughJson) {
   EXPECT_FALSE(state_from_json("not json"));
 }
 
+TEST(ConversationState, EveryFieldRoundTripsAndAWrongTypeAnywhereRefusesTheState) {
+  conversation_state s;
+  s.phase = phase::handed_off;
+  s.reason = "wrong_item";
+  s.confidence = 0.875;
+  s.runner_up = "damaged";
+  s.reason_since_ms = 1700000000123;
+  s.unsure_streak = 1;
+  s.offered.push_back({"换一件", "wrong_item"});
+  s.checklist.push_back({"label_photo", "photo", "吊牌", "核对款式", false, ""});
+  s.flags = {"angry", "wants_human"};
+  s.entities = {{"order_no", "2023"}, {"waybill_no", "SF1"}};
+  s.fired = {"quick reply: 发错货"};
+  s.turns = 3;
+  s.reminders_sent = 2;
+  s.handoff_trigger = "wants_human";
+  s.handed_off_at_ms = 1700000000999;
+  s.reason_words = "发来的是白色的";
+  s.case_id = "c1";
+  const std::string text = to_json(s);
+  const auto back = state_from_json(text);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(to_json(*back), text);
+  // A number where a string belongs, in a nested object too: the row is not ours.
+  for (const char* bad : {"{\"checklist\": [{\"id\": 1}]}", "{\"entities\": {\"order_no\": 7}}",
+                          "{\"turns\": \"3\"}", "{\"flags\": [1]}", "{\"offered\": [3]}",
+                          "[]"}) {
+    EXPECT_FALSE(state_from_json(bad)) << bad;
+  }
+}
+
 TEST_F(Dialogue, WhileAPersonHasItOnlyTheMessageItselfAnswersWhatIsAsked) {
   buyer(said("not_received", 0.9, {}, {{"waybill_no", "SF1234567890123"}}), "…", "2023112200001");
   buyer(said("other", 0.9, {"wants_human"}));
