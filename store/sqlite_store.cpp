@@ -175,6 +175,18 @@ struct sqlite_store::impl {
   std::mutex close_mutex_;  // serialises joining the writer and closing the connection
   std::thread writer_;
   std::thread::id writer_id_;
+
+  // The checkpoint thread (sqlite_options::checkpoint_pages): its own connection, woken by the
+  // writer's WAL hook when the WAL has grown past the threshold.
+  void checkpoint_loop();
+  static int on_wal_commit(void* self, sqlite3* db, const char* name, int pages);
+  detail::db_handle checkpoint_db_;
+  std::mutex checkpoint_mutex_;
+  std::condition_variable checkpoint_wake_;
+  bool checkpoint_due_ = false;       // guarded by checkpoint_mutex_
+  bool checkpoint_stopping_ = false;  // guarded by checkpoint_mutex_
+  std::atomic<std::size_t> checkpoints_{0};
+  std::thread checkpointer_;
 };
 
 namespace {
@@ -381,6 +393,20 @@ status sqlite_store::impl::open() {
   for (const char* pragma : {"PRAGMA synchronous = FULL", "PRAGMA foreign_keys = ON"}) {
     if (status st = detail::exec(db(), pragma); !st.ok) return status::failure(where + st.error);
   }
+  if (options_.checkpoint_pages > 0) {
+    sqlite3* other = nullptr;
+    const int orc = sqlite3_open_v2(path_.c_str(), &other, flags, nullptr);
+    checkpoint_db_.reset(other);
+    if (orc != SQLITE_OK) {
+      return status::failure(where + detail::error(other, orc, "open for checkpoints").error);
+    }
+    sqlite3_busy_timeout(other, options_.busy_timeout_ms);
+    if (status st = detail::exec(other, "PRAGMA synchronous = FULL"); !st.ok) {
+      return status::failure(where + st.error);
+    }
+    // Replaces SQLite's automatic checkpoint on the writer's connection.
+    sqlite3_wal_hook(db(), &impl::on_wal_commit, this);
+  }
 
   detail::migration_result migrated = detail::migrate(db(), path_, detail::schema_steps());
   if (!migrated.st.ok) return migrated.st;
@@ -395,8 +421,51 @@ status sqlite_store::impl::open() {
 }
 
 void sqlite_store::impl::start() {
+  if (checkpoint_db_) checkpointer_ = std::thread([this] { checkpoint_loop(); });
   writer_ = std::thread([this] { run(); });
   writer_id_ = writer_.get_id();
+}
+
+int sqlite_store::impl::on_wal_commit(void* self, sqlite3*, const char*, int pages) {
+  auto* p = static_cast<impl*>(self);
+  if (pages >= p->options_.checkpoint_pages) {
+    {
+      std::lock_guard lock(p->checkpoint_mutex_);
+      p->checkpoint_due_ = true;
+    }
+    p->checkpoint_wake_.notify_one();
+  }
+  return SQLITE_OK;
+}
+
+constexpr int k_wal_restart = 8;
+
+void sqlite_store::impl::checkpoint_loop() {
+  for (;;) {
+    {
+      std::unique_lock lock(checkpoint_mutex_);
+      checkpoint_wake_.wait(lock, [this] { return checkpoint_due_ || checkpoint_stopping_; });
+      if (checkpoint_stopping_) return;
+      checkpoint_due_ = false;
+    }
+    // PASSIVE copies what no reader needs and never waits for the writer; what it could not
+    // copy waits for the next one. A failure (busy, I/O) leaves the WAL as it was: the data is
+    // safe there, and the next commit past the threshold tries again.
+    int log = 0;
+    int done = 0;
+    int rc = sqlite3_wal_checkpoint_v2(checkpoint_db_.get(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
+                                       &log, &done);
+    // Under steady writing a passive checkpoint never catches the WAL's end, and the WAL only
+    // starts over from its beginning once everything in it is copied: past k_wal_restart x the
+    // threshold, one RESTART checkpoint waits for the writer's transaction, copies the rest and
+    // lets the next transaction start the WAL over, so it stays bounded (a short pause for the
+    // writer, once per that many pages, instead of once per threshold).
+    if (rc == SQLITE_OK && log >= k_wal_restart * options_.checkpoint_pages) {
+      rc = sqlite3_wal_checkpoint_v2(checkpoint_db_.get(), nullptr, SQLITE_CHECKPOINT_RESTART,
+                                     &log, &done);
+    }
+    if (rc == SQLITE_OK) ++checkpoints_;
+  }
 }
 
 void sqlite_store::impl::submit(operation op) {
@@ -426,6 +495,13 @@ void sqlite_store::impl::close() {
 
   std::lock_guard lock(close_mutex_);
   if (writer_.joinable()) writer_.join();
+  {
+    std::lock_guard stop(checkpoint_mutex_);
+    checkpoint_stopping_ = true;
+  }
+  checkpoint_wake_.notify_all();
+  if (checkpointer_.joinable()) checkpointer_.join();
+  checkpoint_db_.reset();
   for (const statement_sql& entry : statement_table()) (this->*entry.handle).reset();
   db_.reset();
 }
@@ -1023,6 +1099,8 @@ sqlite_store::~sqlite_store() { close(); }
 void sqlite_store::close() { impl_->close(); }
 
 int sqlite_store::schema_version() const { return impl_->schema_version_; }
+
+std::size_t sqlite_store::checkpoints() const { return impl_->checkpoints_; }
 
 std::size_t sqlite_store::commits() const {
   return impl_->commits_.load(std::memory_order_relaxed);

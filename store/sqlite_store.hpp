@@ -27,6 +27,11 @@ struct sqlite_options {
   std::size_t max_batch = 512;
   // Milliseconds SQLite waits on a lock held by another process before failing.
   int busy_timeout_ms = 5000;
+  // Once the WAL holds this many pages after a commit, a checkpoint copies them into the
+  // database file: on a thread and connection of its own (PASSIVE: it never blocks the writer),
+  // so no queued turn waits behind the checkpoint's fsync of the main file, as it would with
+  // SQLite's automatic checkpoint, which runs inside the committing call. 0: SQLite's own.
+  int checkpoint_pages = 1000;
 };
 
 class sqlite_store final : public store {
@@ -54,6 +59,8 @@ class sqlite_store final : public store {
 
   // Transactions (batches) committed so far, for tests and metrics.
   std::size_t commits() const;
+  // Checkpoints the checkpoint thread completed so far, for tests and metrics.
+  std::size_t checkpoints() const;
 
   void create_conversation(conversation c, status_handler done) override;
   void load_conversation(std::string id, std::size_t history_limit, load_handler done) override;

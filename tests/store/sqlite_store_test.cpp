@@ -2,7 +2,9 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <filesystem>
 #include <stdexcept>
+#include <thread>
 
 #include "test_support.hpp"
 
@@ -336,6 +338,48 @@ TEST(SqliteStore, CloseFromAnotherThreadCommitsEverythingSubmittedBefore) {
   s.reset();  // the destructor's close() after an explicit one does nothing
   raw_db db(dir.db());
   EXPECT_EQ(db.scalar("SELECT count(*) FROM messages"), 1000);
+}
+
+}  // namespace
+}  // namespace shouhou::store::testing
+
+namespace shouhou::store::testing {
+namespace {
+
+TEST(SqliteStore, CheckpointsRunOnTheirOwnThreadOnceTheWalGrows) {
+  temp_dir dir;
+  sqlite_options options;
+  options.checkpoint_pages = 4;
+  auto s = open_store(dir.db(), options);
+  ASSERT_NE(s, nullptr);
+  const auto main_file = std::filesystem::file_size(dir.db());
+  for (int i = 0; i < 40; ++i) {
+    const std::string id = "c" + std::to_string(i);
+    ASSERT_TRUE(create(*s, make_conversation(id)).ok);
+    ASSERT_TRUE(append(*s, make_turn(id, "m", 2)).st.ok);
+  }
+  // The checkpoint thread copies the WAL into the database file while the store serves.
+  for (int waited = 0; s->checkpoints() == 0 && waited < 1000; ++waited) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_GT(s->checkpoints(), 0u);
+  EXPECT_GT(std::filesystem::file_size(dir.db()), main_file);
+  s->close();
+  auto again = open_store(dir.db(), options);
+  ASSERT_NE(again, nullptr);
+  EXPECT_EQ(load(*again, "c39").history.size(), 3u);
+}
+
+TEST(SqliteStore, WithoutACheckpointThreadSQLiteCheckpointsByItself) {
+  temp_dir dir;
+  sqlite_options options;
+  options.checkpoint_pages = 0;
+  auto s = open_store(dir.db(), options);
+  ASSERT_NE(s, nullptr);
+  ASSERT_TRUE(create(*s, make_conversation("c1")).ok);
+  ASSERT_TRUE(append(*s, make_turn("c1", "m", 1)).st.ok);
+  EXPECT_EQ(s->checkpoints(), 0u);
+  EXPECT_EQ(load(*s, "c1").history.size(), 2u);
 }
 
 }  // namespace
