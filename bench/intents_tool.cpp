@@ -36,22 +36,38 @@ int main(int argc, char** argv) {
       eval.json = true;
     } else if (a.rfind("--", 0) == 0 && has_value) {
       const std::string v = argv[++i];
-      if (a == "--intents") eval.intents = v;
-      else if (a == "--corpus") eval.corpora.emplace_back(v);
-      else if (a == "--out") train.out = v;
-      else if (a == "--min-macro-f1") eval.min_macro_f1 = std::stod(v);
-      else if (a == "--cross-validate") eval.cross_validate = std::stoi(v);
-      else if (a == "--sealed-fifth") eval.sealed_fifth = static_cast<std::uint32_t>(std::stoul(v));
-      else if (a == "--c") t.c = std::stod(v);
-      else if (a == "--class-balance") t.class_balance = std::stod(v);
-      else if (a == "--bucket-bits") t.bucket_bits = std::stoi(v);
-      else if (a == "--min-messages") t.min_messages = std::stoi(v);
-      else if (a == "--max-n") t.max_n = std::stoi(v);
-      else if (a == "--rule-value") t.rule_value = std::stod(v);
-      else if (a == "--idf") t.idf = v == "1";
-      else if (a == "--calibration-folds") t.calibration_folds = std::stoi(v);
-      else if (a == "--seed") t.seed = static_cast<std::uint32_t>(std::stoul(v));
-      else if (a == "--threads") t.threads = static_cast<unsigned>(std::stoul(v));
+      if (a == "--intents")
+        eval.intents = v;
+      else if (a == "--corpus")
+        eval.corpora.emplace_back(v);
+      else if (a == "--out")
+        train.out = v;
+      else if (a == "--min-macro-f1")
+        eval.min_macro_f1 = std::stod(v);
+      else if (a == "--cross-validate")
+        eval.cross_validate = std::stoi(v);
+      else if (a == "--sealed-fifth")
+        eval.sealed_fifth = static_cast<std::uint32_t>(std::stoul(v));
+      else if (a == "--c")
+        t.c = std::stod(v);
+      else if (a == "--class-balance")
+        t.class_balance = std::stod(v);
+      else if (a == "--bucket-bits")
+        t.bucket_bits = std::stoi(v);
+      else if (a == "--min-messages")
+        t.min_messages = std::stoi(v);
+      else if (a == "--max-n")
+        t.max_n = std::stoi(v);
+      else if (a == "--rule-value")
+        t.rule_value = std::stod(v);
+      else if (a == "--idf")
+        t.idf = v == "1";
+      else if (a == "--calibration-folds")
+        t.calibration_folds = std::stoi(v);
+      else if (a == "--seed")
+        t.seed = static_cast<std::uint32_t>(std::stoul(v));
+      else if (a == "--threads")
+        t.threads = static_cast<unsigned>(std::stoul(v));
       else {
         std::cerr << "unknown option " << a << "\n";
         return 2;

@@ -1,9 +1,9 @@
 #include "bot/conversation_state.hpp"
 
+#include <simdjson.h>
 #include <algorithm>
 #include <array>
 #include <nlohmann/json.hpp>
-#include <simdjson.h>
 #include <type_traits>
 
 namespace shouhou::bot {

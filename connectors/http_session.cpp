@@ -126,7 +126,8 @@ void http_session::start_reload(unsigned version, bool keep_alive) {
   // Compiling the files takes tens of milliseconds: not on a network thread.
   std::thread([self = shared_from_this(), version, keep_alive] {
     auto loaded = self->state_->knowledge.reload(
-        self->state_->config.files(), intents::engine_options{.unsure_below = self->state_->config.unsure_below});
+        self->state_->config.files(),
+        intents::engine_options{.unsure_below = self->state_->config.unsure_below});
     nlohmann::json body;
     auto res = std::make_shared<response>(http::status::ok, version);
     if (loaded.snapshot) {

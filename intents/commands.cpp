@@ -1,14 +1,14 @@
 #include "intents/commands.hpp"
 
-#include <nlohmann/json.hpp>
 #include <simdjson.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <array>
 #include <chrono>
-#include <functional>
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <iomanip>
 #include <istream>
 #include <ostream>
@@ -19,8 +19,8 @@
 #include "intents/detail/linear_model.hpp"
 #include "intents/engine.hpp"
 #include "intents/measures.hpp"
-#include "intents/training.hpp"
 #include "intents/reasons.hpp"
+#include "intents/training.hpp"
 
 namespace shouhou::intents {
 namespace {
@@ -120,8 +120,8 @@ int check_command(const std::filesystem::path& dir, std::ostream& out) {
   } else {
     out << s.model_features << " keyword-model n-grams";
   }
-  out << "; compiled in "
-      << fixed(s.compile_ms, 1) << " ms; version " << loaded.engine->version() << "\n";
+  out << "; compiled in " << fixed(s.compile_ms, 1) << " ms; version " << loaded.engine->version()
+      << "\n";
   return k_exit_ok;
 }
 
@@ -206,7 +206,8 @@ summary summarise(const std::vector<labelled_message>& lines, const std::vector<
   if (s.messages == 0) return s;
   s.accuracy = static_cast<double>(correct) / static_cast<double>(s.messages);
   s.coverage = static_cast<double>(answered) / static_cast<double>(s.messages);
-  s.answered_accuracy = answered ? static_cast<double>(answered_right) / static_cast<double>(answered) : 0;
+  s.answered_accuracy =
+      answered ? static_cast<double>(answered_right) / static_cast<double>(answered) : 0;
   double f1_sum = 0;
   std::size_t f1_count = 0;
   for (std::size_t r = 0; r < k_reasons.size(); ++r) {
@@ -232,14 +233,19 @@ std::vector<std::pair<std::string, std::function<bool(const labelled_message&)>>
   groups.emplace_back("all", [](const labelled_message&) { return true; });
   std::vector<std::string> sources, samples;
   for (const auto& l : lines) {
-    if (!l.source.empty() && std::find(sources.begin(), sources.end(), l.source) == sources.end()) sources.push_back(l.source);
-    if (!l.sample.empty() && std::find(samples.begin(), samples.end(), l.sample) == samples.end()) samples.push_back(l.sample);
+    if (!l.source.empty() && std::find(sources.begin(), sources.end(), l.source) == sources.end())
+      sources.push_back(l.source);
+    if (!l.sample.empty() && std::find(samples.begin(), samples.end(), l.sample) == samples.end())
+      samples.push_back(l.sample);
   }
   std::sort(sources.begin(), sources.end());
   std::sort(samples.begin(), samples.end());
-  if (!samples.empty()) groups.emplace_back("first+random", [](const labelled_message& l) { return live(l); });
-  for (const auto& v : sources) groups.emplace_back("source=" + v, [v](const labelled_message& l) { return l.source == v; });
-  for (const auto& v : samples) groups.emplace_back("sample=" + v, [v](const labelled_message& l) { return l.sample == v; });
+  if (!samples.empty())
+    groups.emplace_back("first+random", [](const labelled_message& l) { return live(l); });
+  for (const auto& v : sources)
+    groups.emplace_back("source=" + v, [v](const labelled_message& l) { return l.source == v; });
+  for (const auto& v : samples)
+    groups.emplace_back("sample=" + v, [v](const labelled_message& l) { return l.sample == v; });
   return groups;
 }
 
@@ -265,8 +271,10 @@ double report(const std::vector<labelled_message>& lines, const std::vector<pred
   std::array<std::size_t, F> flag_true{}, flag_predicted{}, flag_correct{};
   for (std::size_t i = 0; i < lines.size(); ++i) {
     for (std::size_t f = 0; f < F; ++f) {
-      const bool truth = std::find(lines[i].flags.begin(), lines[i].flags.end(), f) != lines[i].flags.end();
-      const bool predicted = std::find(got[i].flags.begin(), got[i].flags.end(), f) != got[i].flags.end();
+      const bool truth =
+          std::find(lines[i].flags.begin(), lines[i].flags.end(), f) != lines[i].flags.end();
+      const bool predicted =
+          std::find(got[i].flags.begin(), got[i].flags.end(), f) != got[i].flags.end();
       flag_true[f] += truth;
       flag_predicted[f] += predicted;
       flag_correct[f] += truth && predicted;
@@ -289,27 +297,35 @@ double report(const std::vector<labelled_message>& lines, const std::vector<pred
     j["answered_accuracy"] = whole.answered_accuracy;
     for (const auto& [name, keep] : groups) {
       const summary g = summarise(lines, got, [&](std::size_t i) { return keep(lines[i]); });
-      j["groups"][name] = {{"messages", g.messages}, {"accuracy", g.accuracy},
-                           {"macro_f1", g.macro_f1}, {"coverage", g.coverage},
+      j["groups"][name] = {{"messages", g.messages},
+                           {"accuracy", g.accuracy},
+                           {"macro_f1", g.macro_f1},
+                           {"coverage", g.coverage},
                            {"answered_accuracy", g.answered_accuracy}};
     }
     for (std::size_t r = 0; r < R; ++r) {
       const std::string id(k_reasons[r]);
-      j["per_intent"][id] = {{"precision", per[r].precision}, {"recall", per[r].recall},
-                             {"f1", per[r].f1}, {"support", per[r].support},
+      j["per_intent"][id] = {{"precision", per[r].precision},
+                             {"recall", per[r].recall},
+                             {"f1", per[r].f1},
+                             {"support", per[r].support},
                              {"predicted", per[r].predicted}};
-      for (std::size_t k = 0; k < R; ++k) j["confusion"][id][std::string(k_reasons[k])] = confusion[r][k];
+      for (std::size_t k = 0; k < R; ++k)
+        j["confusion"][id][std::string(k_reasons[k])] = confusion[r][k];
     }
     for (std::size_t f = 0; f < F; ++f) {
       const prf p = make_prf(flag_correct[f], flag_predicted[f], flag_true[f]);
-      j["flags"][std::string(k_flags[f])] = {{"precision", p.precision}, {"recall", p.recall},
-                                             {"f1", p.f1}, {"support", p.support},
+      j["flags"][std::string(k_flags[f])] = {{"precision", p.precision},
+                                             {"recall", p.recall},
+                                             {"f1", p.f1},
+                                             {"support", p.support},
                                              {"predicted", p.predicted}};
     }
     j["coverage_table"] = json::array();
     for (const double t : k_thresholds) {
       const coverage_point c = at_threshold(answers, t);
-      j["coverage_table"].push_back({{"threshold", t}, {"coverage", c.coverage}, {"accuracy", c.accuracy}});
+      j["coverage_table"].push_back(
+          {{"threshold", t}, {"coverage", c.coverage}, {"accuracy", c.accuracy}});
     }
     j["calibration"]["ece"] = rel.expected_calibration_error;
     j["calibration"]["bins"] = json::array();
@@ -322,9 +338,13 @@ double report(const std::vector<labelled_message>& lines, const std::vector<pred
     j["misclassified"] = json::array();
     for (std::size_t i = 0; i < lines.size(); ++i) {
       if (got[i].reason == lines[i].intent || got[i].hidden) continue;
-      json m = {{"file", lines[i].file}, {"line", lines[i].line}, {"text", lines[i].text},
-                {"intent", k_reasons[lines[i].intent]}, {"predicted", k_reasons[got[i].reason]},
-                {"confidence", got[i].confidence}, {"explanation", got[i].explanation}};
+      json m = {{"file", lines[i].file},
+                {"line", lines[i].line},
+                {"text", lines[i].text},
+                {"intent", k_reasons[lines[i].intent]},
+                {"predicted", k_reasons[got[i].reason]},
+                {"confidence", got[i].confidence},
+                {"explanation", got[i].explanation}};
       if (lines[i].alt) {
         m["alt"] = k_reasons[*lines[i].alt];
         m["arguable"] = *lines[i].alt == got[i].reason;
@@ -338,18 +358,21 @@ double report(const std::vector<labelled_message>& lines, const std::vector<pred
   out << "accuracy: " << fixed(whole.accuracy) << "\nmacro-F1: " << fixed(whole.macro_f1) << "\n";
   out << "answered without asking: " << fixed(whole.answered_accuracy) << " right at coverage "
       << fixed(whole.coverage) << "\n\n";
-  out << std::left << std::setw(22) << "lines" << "messages  accuracy  macro-F1  answered  coverage\n";
+  out << std::left << std::setw(22) << "lines"
+      << "messages  accuracy  macro-F1  answered  coverage\n";
   for (const auto& [name, keep] : groups) {
     const summary g = summarise(lines, got, [&](std::size_t i) { return keep(lines[i]); });
     out << std::left << std::setw(22) << name << std::setw(10) << g.messages << std::setw(10)
         << fixed(g.accuracy) << std::setw(10) << fixed(g.macro_f1) << std::setw(10)
         << fixed(g.answered_accuracy) << fixed(g.coverage) << "\n";
   }
-  out << "\n" << std::left << std::setw(19) << "reason" << "precision  recall  F1     support  predicted\n";
+  out << "\n"
+      << std::left << std::setw(19) << "reason"
+      << "precision  recall  F1     support  predicted\n";
   for (std::size_t r = 0; r < R; ++r) {
     out << std::left << std::setw(19) << k_reasons[r] << std::setw(11) << fixed(per[r].precision)
-        << std::setw(8) << fixed(per[r].recall) << std::setw(7) << fixed(per[r].f1)
-        << std::setw(9) << per[r].support << per[r].predicted << "\n";
+        << std::setw(8) << fixed(per[r].recall) << std::setw(7) << fixed(per[r].f1) << std::setw(9)
+        << per[r].support << per[r].predicted << "\n";
   }
   out << "\nconfusion (rows: labelled, columns: predicted, in the order of the rows)\n";
   out << std::setw(22) << "";
@@ -360,7 +383,9 @@ double report(const std::vector<labelled_message>& lines, const std::vector<pred
     for (std::size_t k = 0; k < R; ++k) out << std::right << std::setw(5) << confusion[r][k];
     out << "\n";
   }
-  out << "\n" << std::left << std::setw(19) << "flag" << "precision  recall  support  predicted\n";
+  out << "\n"
+      << std::left << std::setw(19) << "flag"
+      << "precision  recall  support  predicted\n";
   for (std::size_t f = 0; f < F; ++f) {
     const prf p = make_prf(flag_correct[f], flag_predicted[f], flag_true[f]);
     out << std::left << std::setw(19) << k_flags[f] << std::setw(11) << fixed(p.precision)
@@ -379,8 +404,8 @@ double report(const std::vector<labelled_message>& lines, const std::vector<pred
       << "confidence  messages  mean      accuracy\n";
   for (std::size_t b = 0; b < rel.bins.size(); ++b) {
     const reliability_bin& bin = rel.bins[b];
-    out << fixed(static_cast<double>(b) / 10.0, 1) << "-" << fixed(static_cast<double>(b + 1) / 10.0, 1)
-        << "     " << std::setw(10) << bin.answers;
+    out << fixed(static_cast<double>(b) / 10.0, 1) << "-"
+        << fixed(static_cast<double>(b + 1) / 10.0, 1) << "     " << std::setw(10) << bin.answers;
     if (bin.answers) out << std::setw(10) << fixed(bin.mean_confidence) << fixed(bin.accuracy());
     out << "\n";
   }
@@ -395,13 +420,15 @@ double report(const std::vector<labelled_message>& lines, const std::vector<pred
     ++listed;
     const bool is_arguable = lines[i].alt && *lines[i].alt == got[i].reason;
     arguable += is_arguable;
-    misses << "  " << lines[i].file << ":" << lines[i].line << ": labelled " << k_reasons[lines[i].intent];
+    misses << "  " << lines[i].file << ":" << lines[i].line << ": labelled "
+           << k_reasons[lines[i].intent];
     if (lines[i].alt) misses << " (alt " << k_reasons[*lines[i].alt] << ")";
     misses << ", got " << k_reasons[got[i].reason] << " (" << fixed(got[i].confidence, 2) << ")"
            << (is_arguable ? " arguable" : "") << ": " << lines[i].text << "\n";
     for (const auto& e : got[i].explanation) misses << "      " << e << "\n";
   }
-  out << "\nmisclassified: " << listed << " (" << arguable << " arguable: the prediction is the line's alt)";
+  out << "\nmisclassified: " << listed << " (" << arguable
+      << " arguable: the prediction is the line's alt)";
   if (hidden) out << "; " << hidden << " more in the sealed fifth, not listed";
   out << "\n" << misses.str();
   return whole.macro_f1;
@@ -438,7 +465,8 @@ std::optional<detail::linear_model> train_on(const engine& e,
                                              const std::vector<training_message>& examples,
                                              const training_options& options, std::ostream& err) {
   std::vector<training_message> messages = examples;
-  for (const std::size_t i : rows) messages.push_back({lines[i].text, lines[i].intent, live(lines[i])});
+  for (const std::size_t i : rows)
+    messages.push_back({lines[i].text, lines[i].intent, live(lines[i])});
   const training_result trained = train_model(e, messages, options, "");
   std::string error = trained.error;
   std::optional<detail::linear_model> model;
@@ -473,7 +501,8 @@ int eval_command(const eval_request& request, std::ostream& out, std::ostream& e
   std::optional<std::pair<std::vector<labelled_message>, std::vector<prediction>>> sealed;
 
   if (request.cross_validate == 0) {
-    heading << "model: " << (e.model() ? "the folder's trained model" : "none (rules and naive Bayes)") << "\n";
+    heading << "model: "
+            << (e.model() ? "the folder's trained model" : "none (rules and naive Bayes)") << "\n";
     for (std::size_t i = 0; i < lines.size(); ++i) got[i] = predict(e, nullptr, lines[i].text);
   } else {
     const int k = request.cross_validate;
@@ -488,7 +517,8 @@ int eval_command(const eval_request& request, std::ostream& out, std::ostream& e
     const std::vector<int> fold = stratified_folds(labels, k, request.training.seed);
     std::vector<bool> in_sealed(lines.size(), false);
     if (request.sealed_fifth) {
-      for (std::size_t i = 0; i < lines.size(); ++i) in_sealed[i] = in_sealed_fifth(lines[i].text, *request.sealed_fifth);
+      for (std::size_t i = 0; i < lines.size(); ++i)
+        in_sealed[i] = in_sealed_fifth(lines[i].text, *request.sealed_fifth);
     }
     heading << "cross-validated: " << k << " stratified folds (seed " << request.training.seed
             << "); each fold's model is trained on the other folds and the folder's "
@@ -541,7 +571,8 @@ int eval_command(const eval_request& request, std::ostream& out, std::ostream& e
   }
   if (request.json) out << j.dump(2, ' ', false, json::error_handler_t::replace) << "\n";
   if (request.min_macro_f1 && macro_f1 < *request.min_macro_f1) {
-    err << "macro-F1 " << fixed(macro_f1) << " is below the required " << fixed(*request.min_macro_f1) << "\n";
+    err << "macro-F1 " << fixed(macro_f1) << " is below the required "
+        << fixed(*request.min_macro_f1) << "\n";
     return k_exit_failed;
   }
   return k_exit_ok;
@@ -566,7 +597,8 @@ int train_command(const train_request& request, std::ostream& out, std::ostream&
   const std::string trained_on = std::to_string(lines.size()) + " corpus messages (" +
                                  names_of(request.corpora) + ") and " + std::to_string(examples) +
                                  " examples of the intent files";
-  const training_result trained = train_model(*loaded.engine, messages, request.training, trained_on);
+  const training_result trained =
+      train_model(*loaded.engine, messages, request.training, trained_on);
   if (!trained.error.empty()) {
     err << "training failed: " << trained.error << "\n";
     return k_exit_unusable;
@@ -594,8 +626,9 @@ int train_command(const train_request& request, std::ostream& out, std::ostream&
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   out << "trained on " << trained_on << " in " << fixed(seconds, 1) << " s\n"
-      << "buckets with weights: " << trained.buckets << ", temperature " << fixed(trained.temperature)
-      << ", recommended unsure below " << fixed(trained.unsure_below, 2) << "\n"
+      << "buckets with weights: " << trained.buckets << ", temperature "
+      << fixed(trained.temperature) << ", recommended unsure below "
+      << fixed(trained.unsure_below, 2) << "\n"
       << "wrote " << target.string() << " (" << trained.model.size() << " bytes)\n";
   return k_exit_ok;
 }

@@ -13,10 +13,10 @@ struct labelled_message {
   std::string file;  // as given
   int line = 0;      // 1-based
   std::string text;
-  std::size_t intent = 0;  // index into k_reasons
+  std::size_t intent = 0;          // index into k_reasons
   std::vector<std::size_t> flags;  // indices into k_flags
-  std::string source;  // "" when the line has none
-  std::string sample;  // "first", "random", "keyword", or ""
+  std::string source;              // "" when the line has none
+  std::string sample;              // "first", "random", "keyword", or ""
   std::optional<std::size_t> alt;  // a second defensible reason
 };
 

@@ -5,8 +5,8 @@
 
 #include <algorithm>
 #include <array>
-#include <chrono>
 #include <charconv>
+#include <chrono>
 #include <cmath>
 #include <map>
 
@@ -14,8 +14,8 @@
 #include "intents/detail/intent_file.hpp"
 #include "intents/detail/keyword_model.hpp"
 #include "intents/detail/linear_model.hpp"
-#include "intents/detail/ngrams.hpp"
 #include "intents/detail/literal_sequence.hpp"
+#include "intents/detail/ngrams.hpp"
 #include "intents/detail/normalize.hpp"
 #include "intents/detail/phrase_index.hpp"
 #include "intents/detail/utf8.hpp"
@@ -921,8 +921,8 @@ engine::load_result engine::load(const std::filesystem::path& dir, engine_option
     if (!model) {
       if (unknown < p->rules.size()) {
         const rule& r = p->rules[unknown];
-        result.errors.push_back(file_error{r.file, r.line, r.column,
-                                           error + " (" + read.data.model_file + ")"});
+        result.errors.push_back(
+            file_error{r.file, r.line, r.column, error + " (" + read.data.model_file + ")"});
       } else {
         result.errors.push_back(file_error{read.data.model_file, 0, 0, error});
       }
@@ -961,8 +961,7 @@ engine::load_result engine::load(const std::filesystem::path& dir, engine_option
   p->stats.example_files = read.data.example_files.size();
   p->stats.patterns = p->rules.size();
   p->stats.examples = examples;
-  p->stats.model_features =
-      p->linear ? p->linear->contents().buckets.size() : p->model.features();
+  p->stats.model_features = p->linear ? p->linear->contents().buckets.size() : p->model.features();
   p->stats.trained_model = p->linear.has_value();
   p->stats.traditional_chars = detail::traditional_table_size();
   p->stats.set_rules = p->set_rule.size();
@@ -1104,8 +1103,8 @@ namespace {
 // observe().
 struct analysis {
   bool decoded = false;
-  bool one_by_one = false;  // every rule went through its own regex
-  bool fallback = false;    // a set ran out of memory
+  bool one_by_one = false;                // every rule went through its own regex
+  bool fallback = false;                  // a set ran out of memory
   std::array<double, k_targets> score{};  // after negative cues, vetoes and fallbacks
   std::array<bool, k_targets> vetoed{};
   std::array<bool, k_reasons.size()> set_aside{};
@@ -1320,10 +1319,14 @@ constexpr std::array<std::string_view, detail::k_entity_features> k_entity_kinds
 
 detail::form form_of(outcome how) {
   switch (how) {
-    case outcome::contrast: return detail::form::contrast;
-    case outcome::negated: return detail::form::negated;
-    case outcome::hypothetical: return detail::form::supposed;
-    default: return detail::form::counted;
+    case outcome::contrast:
+      return detail::form::contrast;
+    case outcome::negated:
+      return detail::form::negated;
+    case outcome::hypothetical:
+      return detail::form::supposed;
+    default:
+      return detail::form::counted;
   }
 }
 
@@ -1345,15 +1348,15 @@ void observe_into(const engine::impl& m, const analysis& a, const scratch& s,
   } else {
     // Not UTF-8: each byte is a character (the n-grams of such text are rare and mean little).
     for (const char c : s.text) {
-      detail::next_long_char(static_cast<unsigned char>(c), detail::k_linear_max_n, window, add_gram);
+      detail::next_long_char(static_cast<unsigned char>(c), detail::k_linear_max_n, window,
+                             add_gram);
       chars += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
     }
   }
   for (const hit& h : s.hits) {
-    o.numbered.emplace_back(
-        static_cast<std::uint32_t>(h.rule * detail::k_forms +
-                                   static_cast<std::uint32_t>(form_of(h.how))),
-        1.0f);
+    o.numbered.emplace_back(static_cast<std::uint32_t>(h.rule * detail::k_forms +
+                                                       static_cast<std::uint32_t>(form_of(h.how))),
+                            1.0f);
   }
   auto extra = static_cast<std::uint32_t>(m.rules.size() * detail::k_forms);
   for (std::size_t t = 0; t < k_reasons.size(); ++t) {
@@ -1375,8 +1378,12 @@ void observe_into(const engine::impl& m, const analysis& a, const scratch& s,
     }
   }
   extra += detail::k_entity_features;
-  const std::uint32_t length = chars <= 2 ? 0 : chars <= 5 ? 1 : chars <= 10 ? 2 : chars <= 20 ? 3
-                               : chars <= 50 ? 4 : 5;
+  const std::uint32_t length = chars <= 2    ? 0
+                               : chars <= 5  ? 1
+                               : chars <= 10 ? 2
+                               : chars <= 20 ? 3
+                               : chars <= 50 ? 4
+                                             : 5;
   o.numbered.emplace_back(extra + length, 1.0f);
   extra += detail::k_length_features;
   if (s.text.find('?') != std::string::npos || s.text.find("吗") != std::string::npos) {
@@ -1395,10 +1402,14 @@ std::string target_name(const engine::impl& m, std::size_t i) {
 // ", after a contrast" and `boost`, or nothing.
 std::string how_it_counted(const hit& h, const std::string& boost) {
   switch (h.how) {
-    case outcome::negated: return ", negated by " + std::string(h.cue);
-    case outcome::hypothetical: return ", supposed after " + std::string(h.cue);
-    case outcome::contrast: return ", after a contrast" + boost;
-    default: return "";
+    case outcome::negated:
+      return ", negated by " + std::string(h.cue);
+    case outcome::hypothetical:
+      return ", supposed after " + std::string(h.cue);
+    case outcome::contrast:
+      return ", after a contrast" + boost;
+    default:
+      return "";
   }
 }
 
@@ -1618,9 +1629,13 @@ classification engine::classify_with(std::string_view raw, bool explain,
   detail::linear_model::probabilities(z.data(), p.data());
 
   std::array<std::size_t, detail::k_classes> order{};
-  for (std::size_t t = 0; t < order.size(); ++t) order[t] = t;
-  // Stable: on equal probabilities the reason listed first in the taxonomy.
-  std::stable_sort(order.begin(), order.end(), [&](std::size_t x, std::size_t y) { return p[x] > p[y]; });
+  // Insertion sort, stable (on equal probabilities the reason listed first in the taxonomy) and
+  // without the buffer std::stable_sort allocates.
+  for (std::size_t t = 0; t < order.size(); ++t) {
+    std::size_t j = t;
+    for (; j > 0 && p[order[j - 1]] < p[t]; --j) order[j] = order[j - 1];
+    order[j] = t;
+  }
   for (const std::size_t t : order) {
     if (t != order[0] && p[t] < k_candidate_floor) break;
     out.candidates.push_back(candidate{std::string(k_reasons[t]), p[t]});
@@ -1636,11 +1651,14 @@ classification engine::classify_with(std::string_view raw, bool explain,
   if (explain) {
     const std::size_t best = order[0];
     const std::string for_best = " for " + std::string(k_reasons[best]);
-    if (a.fallback) out.explanation.emplace_back("note: the pattern set ran out of memory; matched one by one");
+    if (a.fallback)
+      out.explanation.emplace_back("note: the pattern set ran out of memory; matched one by one");
     for (const hit& h : s.hits) {
       const rule& r = m.rules[h.rule];
       std::string line = target_name(m, h.rule);
-      line += r.kind == rule_kind::negative ? " negative" : r.kind == rule_kind::keyword ? " keyword" : " pattern";
+      line += r.kind == rule_kind::negative  ? " negative"
+              : r.kind == rule_kind::keyword ? " keyword"
+                                             : " pattern";
       line += " \"" + r.text + "\" (" + m.where[h.rule] + how_it_counted(h, "");
       if (h.how == outcome::veto) line += ", veto";
       const auto index = static_cast<std::uint32_t>(h.rule * detail::k_forms +

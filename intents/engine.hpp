@@ -26,11 +26,11 @@ struct engine_options {
   // Fill classification::explanation on every classify(text). Off by default: the strings cost
   // more than the classification itself; classify(text, true) or explain() give them on demand.
   bool explain = false;
-  // Without a trained model: how much the keyword model (naive Bayes over character 1-2-grams, trained at load time from
-  // the files' examples, examples/<reason>.txt, keywords and literal patterns) weighs in the
-  // fusion: a reason whose pattern scored loses model_weight x 0.2 x ln(P(model's favourite) /
-  // P(reason)) (intents/README.md, "How a message is scored"). 0 turns the model off: patterns
-  // alone decide, as in the files' worked examples.
+  // Without a trained model: how much the keyword model (naive Bayes over character 1-2-grams,
+  // trained at load time from the files' examples, examples/<reason>.txt, keywords and literal
+  // patterns) weighs in the fusion: a reason whose pattern scored loses model_weight x 0.2 x
+  // ln(P(model's favourite) / P(reason)) (intents/README.md, "How a message is scored"). 0 turns
+  // the model off: patterns alone decide, as in the files' worked examples.
   double model_weight = 1.0;
   // Below this confidence the result is marked `unsure` and the bot asks the buyer to choose.
   // Unset: the trained model's own (chosen by `intents train` on held-out folds, so that what is
@@ -71,9 +71,9 @@ struct engine_stats {
   std::size_t example_files = 0;       // examples/<reason>.txt files
   std::size_t patterns = 0;  // RE2 patterns, keywords and negative cues in the set
   std::size_t examples = 0;            // yaml `examples:` and lines of examples/*.txt
-  std::size_t model_features = 0;  // n-grams the naive Bayes model knows, or, with a trained
-                                   // model, the buckets that have weights
-  bool trained_model = false;      // the folder's trained model is in use
+  std::size_t model_features = 0;      // n-grams the naive Bayes model knows, or, with a trained
+                                       // model, the buckets that have weights
+  bool trained_model = false;          // the folder's trained model is in use
   std::size_t traditional_chars = 0;   // Traditional characters the normaliser converts
   double compile_ms = 0.0;             // reading, compiling and training, in milliseconds
   // Rules not wholly lists of phrases: those checked where the phrases they start with occur

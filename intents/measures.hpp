@@ -27,7 +27,9 @@ coverage_point at_threshold(const std::vector<judged>& answers, double threshold
 struct reliability_bin {
   std::size_t answers = 0, right = 0;
   double mean_confidence = 0;
-  double accuracy() const { return answers ? static_cast<double>(right) / static_cast<double>(answers) : 0; }
+  double accuracy() const {
+    return answers ? static_cast<double>(right) / static_cast<double>(answers) : 0;
+  }
 };
 struct reliability {
   std::array<reliability_bin, 10> bins{};

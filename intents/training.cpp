@@ -38,7 +38,7 @@ struct prepared {
 struct raw_weights {
   std::size_t rules = 0;
   int bucket_bits = 20;
-  std::vector<double> numbered;  // (rules * k_forms + k_extra_features + 1) x K; bias last
+  std::vector<double> numbered;        // (rules * k_forms + k_extra_features + 1) x K; bias last
   std::vector<std::uint32_t> buckets;  // ascending
   std::vector<double> grams;           // buckets x K, the idf folded in
   std::vector<double> idf;             // per bucket, 1 without idf
@@ -54,14 +54,15 @@ std::size_t numbered_features(std::size_t rules) {
 }
 
 // The known buckets of one message, by their index in `buckets`, repeats kept.
-void known_grams(const detail::observation& o, const std::vector<std::uint32_t>& buckets,
-                 int bits, int max_n, std::vector<std::size_t>& out) {
+void known_grams(const detail::observation& o, const std::vector<std::uint32_t>& buckets, int bits,
+                 int max_n, std::vector<std::size_t>& out) {
   out.clear();
   for (const std::uint64_t key : o.grams) {
     if (detail::gram_length(key) > max_n) continue;
     const std::uint32_t b = bucket_of(key, bits);
     const auto it = std::lower_bound(buckets.begin(), buckets.end(), b);
-    if (it != buckets.end() && *it == b) out.push_back(static_cast<std::size_t>(it - buckets.begin()));
+    if (it != buckets.end() && *it == b)
+      out.push_back(static_cast<std::size_t>(it - buckets.begin()));
   }
 }
 
@@ -79,7 +80,8 @@ raw_weights fit(const prepared& data, const std::vector<std::size_t>& rows,
   for (const std::size_t r : rows) {
     mine.clear();
     for (const std::uint64_t key : data.obs[r].grams) {
-      if (detail::gram_length(key) <= options.max_n) mine.push_back(bucket_of(key, options.bucket_bits));
+      if (detail::gram_length(key) <= options.max_n)
+        mine.push_back(bucket_of(key, options.bucket_bits));
     }
     std::sort(mine.begin(), mine.end());
     mine.erase(std::unique(mine.begin(), mine.end()), mine.end());
@@ -108,7 +110,8 @@ raw_weights fit(const prepared& data, const std::vector<std::size_t>& rows,
     const detail::observation& o = data.obs[rows[i]];
     auto& row = x[i];
     for (const auto& [index, value] : o.numbered) {
-      row.push_back(feature_node{static_cast<int>(index) + 1, index < rule_features ? value * options.rule_value : value});
+      row.push_back(feature_node{static_cast<int>(index) + 1,
+                                 index < rule_features ? value * options.rule_value : value});
     }
     known_grams(o, w.buckets, options.bucket_bits, options.max_n, known);
     std::sort(known.begin(), known.end());
@@ -163,7 +166,8 @@ raw_weights fit(const prepared& data, const std::vector<std::size_t>& rows,
       model* m = train(&prob, &param);
       // A binary model holds one vector, for its first label.
       const double sign = m->label[0] == 1 ? 1.0 : -1.0;
-      for (std::size_t f = 0; f < dense; ++f) w.numbered[f * K + c] = sign * m->w[f] * (f < rule_features ? options.rule_value : 1.0);
+      for (std::size_t f = 0; f < dense; ++f)
+        w.numbered[f * K + c] = sign * m->w[f] * (f < rule_features ? options.rule_value : 1.0);
       for (std::size_t g = 0; g < w.buckets.size(); ++g) {
         w.grams[g * K + c] = sign * m->w[dense + g] * w.idf[g];
       }
@@ -171,9 +175,10 @@ raw_weights fit(const prepared& data, const std::vector<std::size_t>& rows,
       free_and_destroy_model(&m);
     }
   };
-  const unsigned threads = std::max(1u, std::min<unsigned>(options.threads ? options.threads
-                                                           : std::thread::hardware_concurrency(),
-                                                           static_cast<unsigned>(K)));
+  const unsigned threads = std::max(
+      1u,
+      std::min<unsigned>(options.threads ? options.threads : std::thread::hardware_concurrency(),
+                         static_cast<unsigned>(K)));
   std::vector<std::thread> pool;
   for (unsigned t = 1; t < threads; ++t) pool.emplace_back(work);
   work();
@@ -212,7 +217,8 @@ double fit_temperature(const std::vector<std::array<double, K>>& z,
   const auto nll = [&](double log_t) {
     const double inverse = std::exp(-log_t);
     double sum = 0;
-    for (std::size_t i = 0; i < z.size(); ++i) sum -= log_softmax_at(z[i].data(), labels[i], inverse);
+    for (std::size_t i = 0; i < z.size(); ++i)
+      sum -= log_softmax_at(z[i].data(), labels[i], inverse);
     return sum;
   };
   double lo = std::log(0.05);
@@ -270,7 +276,8 @@ std::vector<int> stratified_folds(const std::vector<std::size_t>& labels, int k,
     for (std::size_t i = members.size(); i > 1; --i) {
       std::swap(members[i - 1], members[rng() % i]);
     }
-    for (const std::size_t i : members) fold[i] = static_cast<int>(counter++ % static_cast<std::size_t>(k));
+    for (const std::size_t i : members)
+      fold[i] = static_cast<int>(counter++ % static_cast<std::size_t>(k));
   }
   return fold;
 }
@@ -369,10 +376,11 @@ training_result train_model(const engine& e, const std::vector<training_message>
     parts.gram_weights.push_back(static_cast<std::int8_t>(std::clamp(q, -127.0, 127.0)));
   }
   char line[200];
-  std::snprintf(line, sizeof line, "; C=%g class_balance=%g bucket_bits=%d min_messages=%d "
-                "max_n=%d idf=%d rule_value=%g temperature=%.3f", options.c,
-                options.class_balance, options.bucket_bits, options.min_messages, options.max_n,
-                options.idf ? 1 : 0, options.rule_value, t);
+  std::snprintf(line, sizeof line,
+                "; C=%g class_balance=%g bucket_bits=%d min_messages=%d "
+                "max_n=%d idf=%d rule_value=%g temperature=%.3f",
+                options.c, options.class_balance, options.bucket_bits, options.min_messages,
+                options.max_n, options.idf ? 1 : 0, options.rule_value, t);
   parts.trained_on = trained_on + line;
   result.buckets = parts.buckets.size();
   result.model = detail::linear_model::write(parts);

@@ -26,21 +26,21 @@ struct training_options {
   // The defaults were chosen by 5-fold cross-validation on ../shared/corpus/dev.jsonl
   // (intents/README.md, "The trained model"): C 0.5 / 2 / 8 / 30 / 100, balance 0 / 0.5 / 1,
   // n-grams up to 3 or 4, idf or not, 2^20 or 2^22 buckets, rule_value 0.1 / 0.2 / 0.3 / 1 / 3.
-  double c = 30;                 // liblinear's C (inverse regularisation), per binary problem
-  double class_balance = 0;      // positives weigh (negatives / positives)^this: 0 none, 1 balanced
-  int bucket_bits = 20;          // n-grams hash into 2^bucket_bits buckets
-  int max_n = 4;                 // character n-grams of 1 .. max_n (at most 5)
-  bool idf = false;              // weigh each bucket by its inverse document frequency
+  double c = 30;             // liblinear's C (inverse regularisation), per binary problem
+  double class_balance = 0;  // positives weigh (negatives / positives)^this: 0 none, 1 balanced
+  int bucket_bits = 20;      // n-grams hash into 2^bucket_bits buckets
+  int max_n = 4;             // character n-grams of 1 .. max_n (at most 5)
+  bool idf = false;          // weigh each bucket by its inverse document frequency
   // The value a fired rule's feature has in training: below 1 its weight is regularised harder
   // (by 1 / rule_value^2), so that a rule is trusted only as far as the messages bear it out.
   // The hand-written rules were written while reading part of this very corpus; at 1 they cost
   // accuracy on cross-validation, at 0.2-0.3 they add a little (intents/README.md).
   double rule_value = 0.25;
-  int min_messages = 2;          // a bucket needs this many training messages to get a weight
-  int calibration_folds = 4;     // held-out folds for the temperature and the threshold
+  int min_messages = 2;             // a bucket needs this many training messages to get a weight
+  int calibration_folds = 4;        // held-out folds for the temperature and the threshold
   double answered_accuracy = 0.92;  // the threshold: the lowest at which this is reached
   std::uint32_t seed = 20261204;    // folds
-  unsigned threads = 0;          // 0: the machine's cores
+  unsigned threads = 0;             // 0: the machine's cores
 };
 
 // One message to train on.

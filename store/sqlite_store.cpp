@@ -461,8 +461,8 @@ void sqlite_store::impl::checkpoint_loop() {
     // lets the next transaction start the WAL over, so it stays bounded (a short pause for the
     // writer, once per that many pages, instead of once per threshold).
     if (rc == SQLITE_OK && log >= k_wal_restart * options_.checkpoint_pages) {
-      rc = sqlite3_wal_checkpoint_v2(checkpoint_db_.get(), nullptr, SQLITE_CHECKPOINT_RESTART,
-                                     &log, &done);
+      rc = sqlite3_wal_checkpoint_v2(checkpoint_db_.get(), nullptr, SQLITE_CHECKPOINT_RESTART, &log,
+                                     &done);
     }
     if (rc == SQLITE_OK) ++checkpoints_;
   }

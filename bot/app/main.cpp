@@ -197,7 +197,8 @@ int main(int argc, char** argv) {
     cmd->add_option("--class-balance", training.class_balance,
                     "Training: 0 no class weights .. 1 balanced")
         ->capture_default_str();
-    cmd->add_option("--bucket-bits", training.bucket_bits, "Training: n-grams hash into 2^N buckets")
+    cmd->add_option("--bucket-bits", training.bucket_bits,
+                    "Training: n-grams hash into 2^N buckets")
         ->capture_default_str()
         ->check(CLI::Range(8, 26));
     cmd->add_option("--max-n", training.max_n, "Training: longest character n-grams")

@@ -83,8 +83,9 @@ std::string linear_model::write(const parts& p) {
 
 std::optional<linear_model> linear_model::read(std::string_view bytes, std::string& error) {
   if (bytes.substr(0, k_magic.size()) != k_magic) {
-    error = "not a keyword model file (or another version of the format): retrain it with "
-            "`shouhou intents train`";
+    error =
+        "not a keyword model file (or another version of the format): retrain it with "
+        "`shouhou intents train`";
     return std::nullopt;
   }
   std::size_t at = k_magic.size();
@@ -142,8 +143,7 @@ std::optional<linear_model> linear_model::read(std::string_view bytes, std::stri
     error = "corrupt header: rules";
     return std::nullopt;
   }
-  if (!header("buckets", v) || !count(v, buckets) ||
-      buckets > (std::size_t{1} << p.bucket_bits)) {
+  if (!header("buckets", v) || !count(v, buckets) || buckets > (std::size_t{1} << p.bucket_bits)) {
     error = "corrupt header: buckets";
     return std::nullopt;
   }
@@ -154,8 +154,8 @@ std::optional<linear_model> linear_model::read(std::string_view bytes, std::stri
   }
   ++at;
   const std::string_view body = bytes.substr(at);
-  const std::size_t want = rules * 8 + numbered_rows(rules) * k_classes * 4 + buckets * 4 +
-                           buckets * k_classes;
+  const std::size_t want =
+      rules * 8 + numbered_rows(rules) * k_classes * 4 + buckets * 4 + buckets * k_classes;
   if (body.size() != want) {
     error = "truncated or corrupt: the body holds " + std::to_string(body.size()) +
             " bytes where the header promises " + std::to_string(want);
@@ -239,8 +239,9 @@ bool linear_model::bind(const std::vector<std::uint64_t>& engine_rules, std::str
                                      std::make_pair(engine_rules[i], std::int32_t{-1}));
     if (it == known.end() || it->first != engine_rules[i]) {
       first_unknown = i;
-      error = "the model was trained without this rule (it is new or was changed since): "
-              "retrain with `shouhou intents train`";
+      error =
+          "the model was trained without this rule (it is new or was changed since): "
+          "retrain with `shouhou intents train`";
       return false;
     }
     rows[i] = it->second;
@@ -284,7 +285,8 @@ std::size_t linear_model::logits(const observation& o, double* z) const {
     const word& w = words_[b >> 6];
     const std::uint64_t bit = std::uint64_t{1} << (b & 63);
     if ((w.bits & bit) == 0) continue;
-    const std::size_t r = w.rank + static_cast<std::size_t>(__builtin_popcountll(w.bits & (bit - 1)));
+    const std::size_t r =
+        w.rank + static_cast<std::size_t>(__builtin_popcountll(w.bits & (bit - 1)));
     const std::int8_t* row = rows_[r].w;
     for (std::size_t c = 0; c < 16; ++c) sum[c] += row[c];
     ++known;
@@ -310,8 +312,7 @@ void linear_model::probabilities(const double* z, double* p) {
 std::size_t linear_model::memory_bytes() const {
   return words_.capacity() * sizeof(word) + rows_.capacity() * sizeof(gram_row) +
          parts_.numbered.capacity() * sizeof(float) + parts_.buckets.capacity() * 4 +
-         parts_.gram_weights.capacity() + parts_.rules.capacity() * 8 +
-         rule_row_.capacity() * 4;
+         parts_.gram_weights.capacity() + parts_.rules.capacity() * 8 + rule_row_.capacity() * 4;
 }
 
 }  // namespace shouhou::intents::detail

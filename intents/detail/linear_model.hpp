@@ -29,7 +29,8 @@
 namespace shouhou::intents::detail {
 
 inline constexpr std::size_t k_classes = k_reasons.size();
-inline constexpr int k_linear_max_n = 5;  // what an observation holds; a model reads up to its max_n
+inline constexpr int k_linear_max_n =
+    5;  // what an observation holds; a model reads up to its max_n
 
 // The numbered features after the rules' (4 per rule), in this order.
 enum class form : std::uint8_t { counted = 0, contrast = 1, negated = 2, supposed = 3 };
@@ -55,9 +56,9 @@ class linear_model {
   // Everything a file holds, as the trainer makes it.
   struct parts {
     int bucket_bits = 21;
-    int max_n = 3;  // the longest n-grams the model reads
-    double unsure_below = 0.5;        // recommended; from the trainer's held-out folds
-    std::string trained_on;           // one line for people: what it was trained on
+    int max_n = 3;                     // the longest n-grams the model reads
+    double unsure_below = 0.5;         // recommended; from the trainer's held-out folds
+    std::string trained_on;            // one line for people: what it was trained on
     std::vector<std::uint64_t> rules;  // rule identities (rule_identity), in training order
     // (rules * k_forms + k_extra_features + 1) rows of k_classes: numbered features, then bias.
     std::vector<float> numbered;

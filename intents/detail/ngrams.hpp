@@ -91,10 +91,12 @@ inline void next_long_char(char32_t cp, int max_n, gram_window& w, F&& f) {
                                 (static_cast<std::uint64_t>(w.last[1]) << 21) | cp;
     f(three);
     if (max_n >= 4 && w.size >= 4) {
-      const std::uint64_t four = mix(three ^ (static_cast<std::uint64_t>(w.last[3]) * 0x2545F4914F6CDD1Dull));
+      const std::uint64_t four =
+          mix(three ^ (static_cast<std::uint64_t>(w.last[3]) * 0x2545F4914F6CDD1Dull));
       f((four >> 2) | (std::uint64_t{1} << 63));
       if (max_n >= 5 && w.size >= 5) {
-        const std::uint64_t five = mix(four ^ (static_cast<std::uint64_t>(w.last[4]) * 0x2545F4914F6CDD1Dull));
+        const std::uint64_t five =
+            mix(four ^ (static_cast<std::uint64_t>(w.last[4]) * 0x2545F4914F6CDD1Dull));
         f((five >> 2) | (std::uint64_t{3} << 62));
       }
     }

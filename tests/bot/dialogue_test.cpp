@@ -316,8 +316,7 @@ TEST(ConversationState, EveryFieldRoundTripsAndAWrongTypeAnywhereRefusesTheState
   EXPECT_EQ(to_json(*back), text);
   // A number where a string belongs, in a nested object too: the row is not ours.
   for (const char* bad : {"{\"checklist\": [{\"id\": 1}]}", "{\"entities\": {\"order_no\": 7}}",
-                          "{\"turns\": \"3\"}", "{\"flags\": [1]}", "{\"offered\": [3]}",
-                          "[]"}) {
+                          "{\"turns\": \"3\"}", "{\"flags\": [1]}", "{\"offered\": [3]}", "[]"}) {
     EXPECT_FALSE(state_from_json(bad)) << bad;
   }
 }

@@ -259,7 +259,8 @@ TEST(ConversationReload, ACorruptOrStaleKeywordModelIsRefusedAndTheOldFilesServe
   auto body = json::parse(res.body());
   EXPECT_EQ(body["version"], version);
   ASSERT_FALSE(body["errors"].empty());
-  EXPECT_TRUE(body["errors"][0]["file"].get<std::string>().ends_with("keyword.model")) << body.dump();
+  EXPECT_TRUE(body["errors"][0]["file"].get<std::string>().ends_with("keyword.model"))
+      << body.dump();
   EXPECT_NE(body["errors"][0]["message"].get<std::string>().find("checksum"), std::string::npos)
       << body.dump();
   auto f = c.say("m1", "收到的杯子碎了");
@@ -280,7 +281,8 @@ TEST(ConversationReload, ACorruptOrStaleKeywordModelIsRefusedAndTheOldFilesServe
   res = request(server.port(), http::verb::post, "/v1/admin/reload", token);
   EXPECT_EQ(res.result(), http::status::unprocessable_entity);
   body = json::parse(res.body());
-  EXPECT_TRUE(body["errors"][0]["file"].get<std::string>().ends_with("damaged.yaml")) << body.dump();
+  EXPECT_TRUE(body["errors"][0]["file"].get<std::string>().ends_with("damaged.yaml"))
+      << body.dump();
   EXPECT_NE(body["errors"][0]["message"].get<std::string>().find("intents train"),
             std::string::npos);
   EXPECT_EQ(c.say("m2", "快递一直没到").size(), 2u);

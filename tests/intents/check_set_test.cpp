@@ -40,8 +40,7 @@ TEST_P(CheckSet, TheShippedFilesStayAboveTheFloor) {
   request.corpora = {corpus};
   request.intents = dir;
   request.min_macro_f1 = GetParam().min_macro_f1;
-  ASSERT_NE(eval_command(request, out, err), k_exit_unusable)
-      << err.str();
+  ASSERT_NE(eval_command(request, out, err), k_exit_unusable) << err.str();
   // Only the figures are shown: the misclassified lines of the blind set are not to be read.
   const std::string report = out.str();
   const std::string figures = report.substr(0, report.find("\nreason "));

@@ -337,7 +337,8 @@ patterns:
   - {re: "压坏", weight: 1}
   - {re: "划痕", weight: 0.5}
 )");
-  const auto r = engine::load(dir.path(), engine_options{.model_weight = 0, .unsure_below = std::nullopt});
+  const auto r =
+      engine::load(dir.path(), engine_options{.model_weight = 0, .unsure_below = std::nullopt});
   ASSERT_TRUE(r.engine) << to_string(r.errors);
   EXPECT_EQ(r.engine->classify("我要退货").reason, "refund_request");
   // Without `fallback` the two weights of 退货 would outweigh the one of 压坏.
@@ -359,7 +360,8 @@ reason: not_as_described
 patterns:
   - {re: "色差", weight: 2.5}
 )");
-  const auto r = engine::load(dir.path(), engine_options{.model_weight = 0, .unsure_below = std::nullopt});
+  const auto r =
+      engine::load(dir.path(), engine_options{.model_weight = 0, .unsure_below = std::nullopt});
   ASSERT_TRUE(r.engine) << to_string(r.errors);
   EXPECT_EQ(r.engine->classify("质量差,色差也大").reason, "quality_issue");
   for (const char* text : {"质量差就不说了,色差也太大了", "质量差也就罢了,还有严重色差",

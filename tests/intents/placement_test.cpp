@@ -147,7 +147,8 @@ TEST(CheckedStarts, OnlyWhereTheRegexMatches) {
 patterns:
   - {re: "碎(了|掉)[0-9]+片|\\bbroken\\b", weight: 2}
 )";
-  const auto r = engine::load(dir, engine_options{.model_weight = 0.0, .unsure_below = std::nullopt});
+  const auto r =
+      engine::load(dir, engine_options{.model_weight = 0.0, .unsure_below = std::nullopt});
   fs::remove_all(dir);
   ASSERT_TRUE(r.engine);
   EXPECT_EQ(r.engine->stats().checked_rules, 1u);

@@ -152,7 +152,9 @@ TEST(IntentFileFuzz, TheLoaderReturnsAnEngineOrErrorsForMangledFolders) {
           << (path == victim ? mangle(read(path), rng) : read(path));
     }
     engine::load_result r;
-    ASSERT_NO_THROW(r = engine::load(dir, engine_options{.model_weight = 0, .unsure_below = std::nullopt})) << victim;
+    ASSERT_NO_THROW(
+        r = engine::load(dir, engine_options{.model_weight = 0, .unsure_below = std::nullopt}))
+        << victim;
     EXPECT_NE(r.engine == nullptr, r.errors.empty()) << victim;
     if (r.engine) {
       ++loaded;

@@ -342,8 +342,7 @@ TEST(Commands, EvalMetricsOnATinyCorpus) {
     r.min_macro_f1 = bar;
     return r;
   };
-  EXPECT_EQ(eval_command(request("c.jsonl", true, std::nullopt), out, err), 0)
-      << err.str();
+  EXPECT_EQ(eval_command(request("c.jsonl", true, std::nullopt), out, err), 0) << err.str();
   const auto j = nlohmann::json::parse(out.str());
   EXPECT_EQ(j["messages"], 5);
   EXPECT_DOUBLE_EQ(j["accuracy"].get<double>(), 0.8);

@@ -36,7 +36,9 @@ fs::path temp_dir() {
   return p;
 }
 
-void write(const fs::path& p, const std::string& text) { std::ofstream(p, std::ios::binary) << text; }
+void write(const fs::path& p, const std::string& text) {
+  std::ofstream(p, std::ios::binary) << text;
+}
 
 std::string read(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
@@ -71,8 +73,8 @@ std::string small_corpus() {
                         "显示签收但我没收到", "东西迟迟不到"}) {
     s += line(t, "not_received");
   }
-  for (const char* t : {"你好在吗", "请问有发票吗", "谢谢客服", "能便宜点吗", "这个什么时候上新",
-                        "好的知道了"}) {
+  for (const char* t :
+       {"你好在吗", "请问有发票吗", "谢谢客服", "能便宜点吗", "这个什么时候上新", "好的知道了"}) {
     s += line(t, "other");
   }
   return s;
