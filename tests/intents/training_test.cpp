@@ -3,7 +3,6 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -19,6 +18,7 @@
 #include "intents/measures.hpp"
 #include "intents/reasons.hpp"
 #include "intents/training.hpp"
+#include "support/temp_dir.hpp"
 
 namespace shouhou::intents {
 namespace {
@@ -26,15 +26,6 @@ namespace {
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 
-fs::path temp_dir() {
-  const char* env = std::getenv("SHOUHOU_TEST_TMP");
-  const fs::path base = env != nullptr ? fs::path(env) : fs::temp_directory_path();
-  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-  fs::path p = base / ("training_" + std::string(info->name()) + "_" + std::to_string(::getpid()));
-  fs::remove_all(p);
-  fs::create_directories(p);
-  return p;
-}
 
 void write(const fs::path& p, const std::string& text) {
   std::ofstream(p, std::ios::binary) << text;
@@ -97,7 +88,8 @@ train_request train_into(const fs::path& dir, const fs::path& corpus) {
 }
 
 TEST(Training, TheSameInputsGiveTheSameFileByteForByte) {
-  const fs::path dir = temp_dir();
+  const shouhou::testing::temp_dir folder;
+  const fs::path& dir = folder.path();
   write_folder(dir / "intents");
   write(dir / "c.jsonl", small_corpus());
   std::ostringstream out, err;
@@ -110,11 +102,11 @@ TEST(Training, TheSameInputsGiveTheSameFileByteForByte) {
   EXPECT_FALSE(read(dir / "a.model").empty());
   EXPECT_EQ(read(dir / "a.model"), read(dir / "b.model"));
   EXPECT_FALSE(fs::exists(dir / "a.model.partial"));
-  fs::remove_all(dir);
 }
 
 TEST(Training, AModelOnATinyCorpusClassifiesItsOwnSentences) {
-  const fs::path dir = temp_dir();
+  const shouhou::testing::temp_dir folder;
+  const fs::path& dir = folder.path();
   write_folder(dir / "intents");
   write(dir / "c.jsonl", small_corpus());
   std::ostringstream out, err;
@@ -147,11 +139,11 @@ TEST(Training, AModelOnATinyCorpusClassifiesItsOwnSentences) {
     }
   }
   EXPECT_LE(total, 1.0 + 1e-9);
-  fs::remove_all(dir);
 }
 
 TEST(Training, TheUnsureThresholdIsTheModelsUnlessTheServerSetsOne) {
-  const fs::path dir = temp_dir();
+  const shouhou::testing::temp_dir folder;
+  const fs::path& dir = folder.path();
   write_folder(dir / "intents");
   write(dir / "c.jsonl", small_corpus());
   std::ostringstream out, err;
@@ -167,7 +159,6 @@ TEST(Training, TheUnsureThresholdIsTheModelsUnlessTheServerSetsOne) {
   engine_options always;
   always.unsure_below = 1.0;
   EXPECT_TRUE(engine::load(dir / "intents", always).engine->classify("杯子碎了").unsure);
-  fs::remove_all(dir);
 }
 
 // Messages of unique nonsense with random labels: a model can only learn them by heart, so a
@@ -191,7 +182,8 @@ std::string memorisable_corpus() {
 }
 
 TEST(CrossValidation, NeverTrainsOnTheFoldItTests) {
-  const fs::path dir = temp_dir();
+  const shouhou::testing::temp_dir folder;
+  const fs::path& dir = folder.path();
   write_folder(dir / "intents");
   write(dir / "c.jsonl", memorisable_corpus());
   std::ostringstream out, err;
@@ -215,7 +207,6 @@ TEST(CrossValidation, NeverTrainsOnTheFoldItTests) {
   const auto j = nlohmann::json::parse(held_out.str());
   EXPECT_LT(j["accuracy"].get<double>(), 0.5);
   EXPECT_EQ(j["messages"], 160);
-  fs::remove_all(dir);
 }
 
 TEST(CrossValidation, FoldsAreStratifiedAndFixedBySeed) {
@@ -236,7 +227,8 @@ TEST(CrossValidation, FoldsAreStratifiedAndFixedBySeed) {
 }
 
 TEST(CrossValidation, TheSealedFifthIsMeasuredButNeverListed) {
-  const fs::path dir = temp_dir();
+  const shouhou::testing::temp_dir folder;
+  const fs::path& dir = folder.path();
   write_folder(dir / "intents");
   write(dir / "c.jsonl", memorisable_corpus());
   std::size_t sealed = 0;
@@ -262,7 +254,6 @@ TEST(CrossValidation, TheSealedFifthIsMeasuredButNeverListed) {
     EXPECT_FALSE(in_sealed_fifth(m["text"].get<std::string>(), 11)) << m.dump();
   }
   EXPECT_TRUE(j["sealed_fifth"]["misclassified"].empty());
-  fs::remove_all(dir);
 }
 
 TEST(ModelFile, ReadsBackWhatWasWritten) {
@@ -286,7 +277,8 @@ TEST(ModelFile, ReadsBackWhatWasWritten) {
 }
 
 TEST(ModelFile, ACorruptOrTruncatedFileIsRefusedSayingWhy) {
-  const fs::path dir = temp_dir();
+  const shouhou::testing::temp_dir folder;
+  const fs::path& dir = folder.path();
   write_folder(dir / "intents");
   write(dir / "c.jsonl", small_corpus());
   std::ostringstream out, err;
@@ -310,11 +302,11 @@ TEST(ModelFile, ACorruptOrTruncatedFileIsRefusedSayingWhy) {
   EXPECT_THAT(refused(good.substr(0, 40)).message, HasSubstr("corrupt"));
   write(model, good);
   EXPECT_TRUE(engine::load(dir / "intents").engine);
-  fs::remove_all(dir);
 }
 
 TEST(ModelFile, AModelOfOtherRulesIsALocatedError) {
-  const fs::path dir = temp_dir();
+  const shouhou::testing::temp_dir folder;
+  const fs::path& dir = folder.path();
   write_folder(dir / "intents");
   write(dir / "c.jsonl", small_corpus());
   std::ostringstream out, err;
@@ -341,7 +333,6 @@ TEST(ModelFile, AModelOfOtherRulesIsALocatedError) {
   // Training loads the rules whatever the model: it retrains.
   ASSERT_EQ(train_command(train_into(dir / "intents", dir / "c.jsonl"), out, err), 0) << err.str();
   EXPECT_TRUE(engine::load(dir / "intents").engine);
-  fs::remove_all(dir);
 }
 
 TEST(Measures, CoverageAndCalibrationOfAHandCheckedExample) {
