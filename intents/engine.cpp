@@ -913,7 +913,7 @@ engine::load_result engine::load(const std::filesystem::path& dir, engine_option
     std::string key = r.target + '\0' + std::to_string(kind) + '\0' + r.text;
     p->identities.push_back(detail::rule_identity(r.target, kind, r.text, occurrences[key]++));
   }
-  if (!read.data.model_bytes.empty() && options.use_model) {
+  if (!read.data.model_file.empty() && options.use_model) {
     std::string error;
     auto model = detail::linear_model::read(read.data.model_bytes, error);
     std::size_t unknown = p->rules.size();

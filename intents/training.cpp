@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <mutex>
 #include <random>
 #include <thread>
 
@@ -42,6 +43,7 @@ struct raw_weights {
   std::vector<std::uint32_t> buckets;  // ascending
   std::vector<double> grams;           // buckets x K, the idf folded in
   std::vector<double> idf;             // per bucket, 1 without idf
+  std::string error;                   // liblinear refused the problem: no model
   int max_n = 3;
 };
 
@@ -138,6 +140,8 @@ raw_weights fit(const prepared& data, const std::vector<std::size_t>& rows,
 
   set_print_string_function(silent);
   std::atomic<std::size_t> next{0};
+  std::mutex refusal_mutex;
+  std::string refusal;  // liblinear's word when it refuses the parameters
   const auto work = [&] {
     std::vector<double> y(rows.size());
     for (std::size_t c = next++; c < K; c = next++) {
@@ -162,7 +166,14 @@ raw_weights fit(const prepared& data, const std::vector<std::size_t>& rows,
       param.nr_weight = 1;
       param.weight_label = &label;
       param.weight = &weight;
-      if (check_parameter(&prob, &param) != nullptr) continue;
+#if LIBLINEAR_VERSION >= 240
+      param.regularize_bias = 1;  // as liblinear 2.3 does, which has no such setting
+#endif
+      if (const char* refused = check_parameter(&prob, &param); refused != nullptr) {
+        std::lock_guard lock(refusal_mutex);
+        refusal = refused;
+        continue;
+      }
       model* m = train(&prob, &param);
       // A binary model holds one vector, for its first label.
       const double sign = m->label[0] == 1 ? 1.0 : -1.0;
@@ -183,6 +194,7 @@ raw_weights fit(const prepared& data, const std::vector<std::size_t>& rows,
   for (unsigned t = 1; t < threads; ++t) pool.emplace_back(work);
   work();
   for (auto& t : pool) t.join();
+  w.error = refusal;
   return w;
 }
 
@@ -298,6 +310,18 @@ training_result train_model(const engine& e, const std::vector<training_message>
     result.error = "bucket bits must be between 8 and 26";
     return result;
   }
+  if (!(options.c > 0) || options.max_n < 1 || options.max_n > detail::k_linear_max_n ||
+      !(options.rule_value > 0) || options.class_balance < 0) {
+    result.error = "training options out of range: C and the rule value above 0, n-grams of 1 to " +
+                   std::to_string(detail::k_linear_max_n) + ", class balance 0 or more";
+    return result;
+  }
+  for (const auto& m : messages) {
+    if (m.intent >= K) {
+      result.error = "a training message has no reason of the taxonomy";
+      return result;
+    }
+  }
   prepared data;
   data.rules = e.rule_identities().size();
   data.obs.resize(messages.size());
@@ -318,6 +342,10 @@ training_result train_model(const engine& e, const std::vector<training_message>
       if (fold[i] != f) rows.push_back(i);
     }
     const raw_weights w = fit(data, rows, options);
+    if (!w.error.empty()) {
+      result.error = "liblinear: " + w.error;
+      return result;
+    }
     for (std::size_t i = 0; i < messages.size(); ++i) {
       if (fold[i] == f) raw_logits(w, data.obs[i], known, held_out[i].data());
     }
@@ -359,6 +387,10 @@ training_result train_model(const engine& e, const std::vector<training_message>
   std::vector<std::size_t> all(messages.size());
   for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
   const raw_weights w = fit(data, all, options);
+  if (!w.error.empty()) {
+    result.error = "liblinear: " + w.error;
+    return result;
+  }
   detail::linear_model::parts parts;
   parts.bucket_bits = options.bucket_bits;
   parts.max_n = options.max_n;

@@ -21,6 +21,9 @@ namespace shouhou::store {
 using detail::execute;
 using detail::stmt_handle;
 
+// How long the checkpoint connection waits for a lock before giving up until the next one.
+constexpr int k_checkpoint_busy_ms = 100;
+
 struct sqlite_store::impl {
   struct create_op {
     conversation c;
@@ -400,7 +403,9 @@ status sqlite_store::impl::open() {
     if (orc != SQLITE_OK) {
       return status::failure(where + detail::error(other, orc, "open for checkpoints").error);
     }
-    sqlite3_busy_timeout(other, options_.busy_timeout_ms);
+    // Short: a checkpoint that cannot get its locks gives up until the next one is due, rather
+    // than holding the writer behind it (a RESTART holds the write lock while it waits).
+    sqlite3_busy_timeout(other, k_checkpoint_busy_ms);
     if (status st = detail::exec(other, "PRAGMA synchronous = FULL"); !st.ok) {
       return status::failure(where + st.error);
     }
@@ -460,7 +465,7 @@ void sqlite_store::impl::checkpoint_loop() {
     // threshold, one RESTART checkpoint waits for the writer's transaction, copies the rest and
     // lets the next transaction start the WAL over, so it stays bounded (a short pause for the
     // writer, once per that many pages, instead of once per threshold).
-    if (rc == SQLITE_OK && log >= k_wal_restart * options_.checkpoint_pages) {
+    if (rc == SQLITE_OK && done < log && log >= k_wal_restart * options_.checkpoint_pages) {
       rc = sqlite3_wal_checkpoint_v2(checkpoint_db_.get(), nullptr, SQLITE_CHECKPOINT_RESTART, &log,
                                      &done);
     }

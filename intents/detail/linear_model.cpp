@@ -12,7 +12,7 @@
 namespace shouhou::intents::detail {
 namespace {
 
-constexpr std::string_view k_magic = "shouhou keyword model 1\n";
+constexpr std::string_view k_magic = "shouhou keyword model 2\n";
 
 // Little-endian, whatever the machine, so that a file is the same everywhere.
 void put_u32(std::string& out, std::uint32_t v) {
@@ -67,6 +67,7 @@ std::string linear_model::write(const parts& p) {
   for (const std::int8_t w : p.gram_weights) body.push_back(static_cast<char>(w));
 
   std::string out(k_magic);
+  const std::size_t header_from = out.size();
   out += "bucket_bits: " + std::to_string(p.bucket_bits) + "\n";
   out += "max_n: " + std::to_string(p.max_n) + "\n";
   out += "unsure_below: " + exact(p.unsure_below) + "\n";
@@ -76,7 +77,9 @@ std::string linear_model::write(const parts& p) {
   std::string trained_on = p.trained_on;
   std::replace(trained_on.begin(), trained_on.end(), '\n', ' ');
   out += "trained_on: " + trained_on + "\n";
-  out += "body_sha256: " + sha256_hex(body) + "\n\n";
+  // The checksum covers the header lines above it and the body: a damaged setting is as wrong
+  // as a damaged weight.
+  out += "sha256: " + sha256_hex(out.substr(header_from) + body) + "\n\n";
   out += body;
   return out;
 }
@@ -147,13 +150,15 @@ std::optional<linear_model> linear_model::read(std::string_view bytes, std::stri
     error = "corrupt header: buckets";
     return std::nullopt;
   }
-  if (!header("trained_on", p.trained_on) || !header("body_sha256", sha) || at >= bytes.size() ||
-      bytes[at] != '\n') {
+  const std::size_t covered_end = bytes.find("\nsha256: ", k_magic.size());
+  if (!header("trained_on", p.trained_on) || !header("sha256", sha) || at >= bytes.size() ||
+      bytes[at] != '\n' || covered_end == std::string_view::npos) {
     error = "corrupt header";
     return std::nullopt;
   }
   ++at;
   const std::string_view body = bytes.substr(at);
+  const std::string_view covered_header = bytes.substr(k_magic.size(), covered_end + 1 - k_magic.size());
   const std::size_t want =
       rules * 8 + numbered_rows(rules) * k_classes * 4 + buckets * 4 + buckets * k_classes;
   if (body.size() != want) {
@@ -161,8 +166,8 @@ std::optional<linear_model> linear_model::read(std::string_view bytes, std::stri
             " bytes where the header promises " + std::to_string(want);
     return std::nullopt;
   }
-  if (sha256_hex(body) != sha) {
-    error = "corrupt: the body does not match its checksum";
+  if (sha256_hex(std::string(covered_header) + std::string(body)) != sha) {
+    error = "corrupt: the file does not match its checksum";
     return std::nullopt;
   }
   const auto* b = reinterpret_cast<const unsigned char*>(body.data());

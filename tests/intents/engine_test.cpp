@@ -169,12 +169,16 @@ TEST(ShippedIntents, ContrastAndNegation) {
   const auto b = shipped().classify("没有少件，但是有一个碎了", true);
   EXPECT_EQ(b.reason, "damaged") << explain(b);
   EXPECT_THAT(b.explanation, Contains(HasSubstr("negated by 没有")));
-  // The negated reason is at most a candidate behind the stated one.
-  for (const auto& cand : b.candidates) {
-    if (cand.reason == "missing_item") {
-      EXPECT_LT(cand.confidence, b.confidence) << explain(b);
+  // The negation is what moved it: stated, the same missing item wins.
+  const auto stated = shipped().classify("少件了，而且有一个碎了", true);
+  EXPECT_EQ(stated.reason, "missing_item") << explain(stated);
+  const auto missing = [](const classification& c) {
+    for (const auto& cand : c.candidates) {
+      if (cand.reason == "missing_item") return cand.confidence;
     }
-  }
+    return 0.0;
+  };
+  EXPECT_LT(missing(b), missing(stated) - 0.1) << explain(b);
   // An A-not-A question is not a negation.
   EXPECT_EQ(shipped().classify("这个是不是假货").reason, "counterfeit");
 }

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <sstream>
@@ -96,6 +97,8 @@ TEST(Training, TheSameInputsGiveTheSameFileByteForByte) {
   auto r = train_into(dir / "intents", dir / "c.jsonl");
   r.out = dir / "a.model";
   ASSERT_EQ(train_command(r, out, err), 0) << err.str();
+  r.training.threads = 4;
+  ASSERT_EQ(train_command(r, out, err), 0) << err.str();
   r.out = dir / "b.model";
   r.training.threads = 1;  // one thread or several: the same weights
   ASSERT_EQ(train_command(r, out, err), 0) << err.str();
@@ -139,6 +142,23 @@ TEST(Training, AModelOnATinyCorpusClassifiesItsOwnSentences) {
     }
   }
   EXPECT_LE(total, 1.0 + 1e-9);
+}
+
+TEST(Training, OptionsOutOfRangeAreRefusedNotTrainedInto) {
+  const shouhou::testing::temp_dir folder;
+  const fs::path& dir = folder.path();
+  write_folder(dir / "intents");
+  write(dir / "c.jsonl", small_corpus());
+  for (const auto& change : std::vector<std::function<void(training_options&)>>{
+           [](training_options& o) { o.c = 0; }, [](training_options& o) { o.max_n = 6; },
+           [](training_options& o) { o.rule_value = 0; }}) {
+    auto r = train_into(dir / "intents", dir / "c.jsonl");
+    change(r.training);
+    std::ostringstream out, err;
+    EXPECT_EQ(train_command(r, out, err), k_exit_unusable);
+    EXPECT_THAT(err.str(), HasSubstr("out of range"));
+  }
+  EXPECT_FALSE(fs::exists(dir / "intents" / detail::k_model_file));
 }
 
 TEST(Training, TheUnsureThresholdIsTheModelsUnlessTheServerSetsOne) {
@@ -299,6 +319,13 @@ TEST(ModelFile, ACorruptOrTruncatedFileIsRefusedSayingWhy) {
   EXPECT_THAT(e.message, HasSubstr("checksum"));
   EXPECT_THAT(refused(good.substr(0, good.size() - 3)).message, HasSubstr("truncated"));
   EXPECT_THAT(refused("hello\n").message, HasSubstr("not a keyword model"));
+  EXPECT_THAT(refused("").message, HasSubstr("not a keyword model"));  // an empty file is no model
+  // A setting in the header is covered by the checksum too.
+  std::string setting = good;
+  const std::size_t at = setting.find("unsure_below: 0.");
+  ASSERT_NE(at, std::string::npos);
+  setting[at + 16] = setting[at + 16] == '1' ? '2' : '1';
+  EXPECT_THAT(refused(setting).message, HasSubstr("checksum"));
   EXPECT_THAT(refused(good.substr(0, 40)).message, HasSubstr("corrupt"));
   write(model, good);
   EXPECT_TRUE(engine::load(dir / "intents").engine);

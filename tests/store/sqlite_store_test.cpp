@@ -376,10 +376,21 @@ TEST(SqliteStore, WithoutACheckpointThreadSQLiteCheckpointsByItself) {
   options.checkpoint_pages = 0;
   auto s = open_store(dir.db(), options);
   ASSERT_NE(s, nullptr);
-  ASSERT_TRUE(create(*s, make_conversation("c1")).ok);
-  ASSERT_TRUE(append(*s, make_turn("c1", "m", 1)).st.ok);
+  const auto main_file = std::filesystem::file_size(dir.db());
+  // Past SQLite's own threshold (1,000 pages): its automatic checkpoint, inside a commit, copies
+  // the WAL into the database file.
+  std::vector<std::future<turn_result>> pending;
+  for (int i = 0; i < 300; ++i) {
+    const std::string id = "c" + std::to_string(i);
+    ASSERT_TRUE(create(*s, make_conversation(id)).ok);
+    turn t = make_turn(id, "m", 3);
+    for (auto& r : t.replies) r.text.assign(4000, 'x');
+    pending.push_back(append_async(*s, std::move(t)));
+  }
+  for (auto& f : pending) ASSERT_TRUE(f.get().st.ok);
   EXPECT_EQ(s->checkpoints(), 0u);
-  EXPECT_EQ(load(*s, "c1").history.size(), 2u);
+  EXPECT_GT(std::filesystem::file_size(dir.db()), main_file + 1000 * 1024);
+  EXPECT_EQ(load(*s, "c299").history.size(), 4u);
 }
 
 }  // namespace
