@@ -46,6 +46,19 @@ void write_folder(const fs::path& dir) {
         "reason: not_received\nkeywords:\n  - 没收到\n");
 }
 
+// A fresh folder holding the small intent files (intents/) and a corpus (c.jsonl).
+class training_folder {
+ public:
+  explicit training_folder(const std::string& corpus) {
+    write_folder(path() / "intents");
+    write(path() / "c.jsonl", corpus);
+  }
+  const fs::path& path() const { return folder_.path(); }
+
+ private:
+  shouhou::testing::temp_dir folder_;
+};
+
 std::string line(const std::string& text, const std::string& intent) {
   return nlohmann::json({{"text", text}, {"intent", intent}, {"sample", "random"}}).dump() + "\n";
 }
@@ -89,10 +102,8 @@ train_request train_into(const fs::path& dir, const fs::path& corpus) {
 }
 
 TEST(Training, TheSameInputsGiveTheSameFileByteForByte) {
-  const shouhou::testing::temp_dir folder;
+  const training_folder folder(small_corpus());
   const fs::path& dir = folder.path();
-  write_folder(dir / "intents");
-  write(dir / "c.jsonl", small_corpus());
   std::ostringstream out, err;
   auto r = train_into(dir / "intents", dir / "c.jsonl");
   r.out = dir / "a.model";
@@ -108,10 +119,8 @@ TEST(Training, TheSameInputsGiveTheSameFileByteForByte) {
 }
 
 TEST(Training, AModelOnATinyCorpusClassifiesItsOwnSentences) {
-  const shouhou::testing::temp_dir folder;
+  const training_folder folder(small_corpus());
   const fs::path& dir = folder.path();
-  write_folder(dir / "intents");
-  write(dir / "c.jsonl", small_corpus());
   std::ostringstream out, err;
   ASSERT_EQ(train_command(train_into(dir / "intents", dir / "c.jsonl"), out, err), 0) << err.str();
   EXPECT_THAT(out.str(), HasSubstr("keyword.model"));
@@ -145,10 +154,8 @@ TEST(Training, AModelOnATinyCorpusClassifiesItsOwnSentences) {
 }
 
 TEST(Training, OptionsOutOfRangeAreRefusedNotTrainedInto) {
-  const shouhou::testing::temp_dir folder;
+  const training_folder folder(small_corpus());
   const fs::path& dir = folder.path();
-  write_folder(dir / "intents");
-  write(dir / "c.jsonl", small_corpus());
   for (const auto& change : std::vector<std::function<void(training_options&)>>{
            [](training_options& o) { o.c = 0; }, [](training_options& o) { o.max_n = 6; },
            [](training_options& o) { o.rule_value = 0; }}) {
@@ -162,10 +169,8 @@ TEST(Training, OptionsOutOfRangeAreRefusedNotTrainedInto) {
 }
 
 TEST(Training, TheUnsureThresholdIsTheModelsUnlessTheServerSetsOne) {
-  const shouhou::testing::temp_dir folder;
+  const training_folder folder(small_corpus());
   const fs::path& dir = folder.path();
-  write_folder(dir / "intents");
-  write(dir / "c.jsonl", small_corpus());
   std::ostringstream out, err;
   ASSERT_EQ(train_command(train_into(dir / "intents", dir / "c.jsonl"), out, err), 0) << err.str();
   const auto own = engine::load(dir / "intents");
@@ -202,10 +207,8 @@ std::string memorisable_corpus() {
 }
 
 TEST(CrossValidation, NeverTrainsOnTheFoldItTests) {
-  const shouhou::testing::temp_dir folder;
+  const training_folder folder(memorisable_corpus());
   const fs::path& dir = folder.path();
-  write_folder(dir / "intents");
-  write(dir / "c.jsonl", memorisable_corpus());
   std::ostringstream out, err;
   // Trained on everything and tested on the same lines, the model knows them by heart...
   auto train = train_into(dir / "intents", dir / "c.jsonl");
@@ -247,10 +250,8 @@ TEST(CrossValidation, FoldsAreStratifiedAndFixedBySeed) {
 }
 
 TEST(CrossValidation, TheSealedFifthIsMeasuredButNeverListed) {
-  const shouhou::testing::temp_dir folder;
+  const training_folder folder(memorisable_corpus());
   const fs::path& dir = folder.path();
-  write_folder(dir / "intents");
-  write(dir / "c.jsonl", memorisable_corpus());
   std::size_t sealed = 0;
   std::vector<labelled_message> lines;
   std::size_t skipped = 0;
@@ -297,10 +298,8 @@ TEST(ModelFile, ReadsBackWhatWasWritten) {
 }
 
 TEST(ModelFile, ACorruptOrTruncatedFileIsRefusedSayingWhy) {
-  const shouhou::testing::temp_dir folder;
+  const training_folder folder(small_corpus());
   const fs::path& dir = folder.path();
-  write_folder(dir / "intents");
-  write(dir / "c.jsonl", small_corpus());
   std::ostringstream out, err;
   ASSERT_EQ(train_command(train_into(dir / "intents", dir / "c.jsonl"), out, err), 0) << err.str();
   const fs::path model = dir / "intents" / detail::k_model_file;
@@ -332,10 +331,8 @@ TEST(ModelFile, ACorruptOrTruncatedFileIsRefusedSayingWhy) {
 }
 
 TEST(ModelFile, AModelOfOtherRulesIsALocatedError) {
-  const shouhou::testing::temp_dir folder;
+  const training_folder folder(small_corpus());
   const fs::path& dir = folder.path();
-  write_folder(dir / "intents");
-  write(dir / "c.jsonl", small_corpus());
   std::ostringstream out, err;
   ASSERT_EQ(train_command(train_into(dir / "intents", dir / "c.jsonl"), out, err), 0) << err.str();
   // A rule changed since training: the error points at it.
